@@ -1,0 +1,51 @@
+# lahstats: `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_VERSION ?= 2.13.0
+# On a GPU server: make install TORCH_INDEX=https://download.pytorch.org/whl/cu128 (see README)
+TORCH_INDEX ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install system-deps dev migrate test lint format bench doctor clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+system-deps: ## Install ffmpeg with apt-get when it is missing (root only)
+	@scripts/install-system-deps.sh
+
+install: system-deps ## Create .venv: CPU torch first, then lahstats with dev tools
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+	$(BIN)/pip install --quiet "torch==$(TORCH_VERSION)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@$(BIN)/python -c "import torch; print('torch', torch.__version__, 'cuda' if torch.cuda.is_available() else 'cpu')"
+
+migrate: ## Apply database migrations (lahstats db upgrade)
+	$(BIN)/lahstats db upgrade
+
+dev: migrate ## Serve the API in the embedded mode (SQLite, local storage, in-process jobs)
+	LAHSTATS_LOG_JSON=$${LAHSTATS_LOG_JSON:-false} $(BIN)/lahstats serve
+
+test: ## Run the whole test suite (real PostgreSQL, Redis and models)
+	$(BIN)/pytest
+
+lint: ## ruff (lint + format check) and mypy --strict on the package
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: ## Print speed and memory figures (the pipeline issue adds its stages)
+	$(BIN)/python -m benchmarks
+
+doctor: ## Check database, Redis, storage, ffmpeg and the models
+	$(BIN)/lahstats doctor
+
+clean: ## Remove caches (keeps .venv and var/)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

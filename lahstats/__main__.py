@@ -1,0 +1,3 @@
+from lahstats.cli import main
+
+main()

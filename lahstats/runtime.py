@@ -1,0 +1,67 @@
+"""The resources one process holds: database, blob store, job queue, workers and model status.
+
+Built from settings alone; the API lifespan starts and stops it, and so do the CLI commands that
+need it. Which backends are used (SQLite or PostgreSQL, local or S3, in-process or ARQ) is decided
+here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+
+from lahstats.jobs.context import JobResources
+from lahstats.jobs.queue import ArqQueue, InProcessQueue, JobQueue
+from lahstats.jobs.worker import SupervisedWorker, worker_context
+from lahstats.pipeline.backends import ModelStatus, inspect_models, resolve_device
+from lahstats.settings import Settings
+from lahstats.storage.blobs import BlobStore, create_blob_store
+from lahstats.storage.database import Database
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    blobs: BlobStore
+    queue: JobQueue
+    worker: SupervisedWorker | None = None
+    device: str = "cpu"
+    models: list[ModelStatus] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        database = Database(
+            settings.resolved_database_url,
+            pool_size=settings.database_pool_size,
+            echo=settings.database_echo,
+        )
+        blobs = create_blob_store(settings)
+        resources = JobResources(settings=settings, database=database, blobs=blobs)
+        queue: JobQueue
+        worker: SupervisedWorker | None = None
+        if settings.redis_url:
+            queue = ArqQueue(settings.redis_url, queue_name=settings.queue_name)
+            worker = SupervisedWorker(settings, resources)
+        else:
+            queue = InProcessQueue(
+                worker_context(resources), concurrency=settings.worker_concurrency
+            )
+        return cls(settings=settings, database=database, blobs=blobs, queue=queue, worker=worker)
+
+    async def start(self, *, with_worker: bool = True) -> None:
+        # Both look at the disk and may import torch: keep them off the event loop.
+        self.models = await asyncio.to_thread(inspect_models, self.settings)
+        self.device = await asyncio.to_thread(resolve_device, self.settings.device)
+        if self.worker is not None and with_worker:
+            self.worker.start()
+
+    def mark_loaded(self, role: str) -> None:
+        self.models = [replace(m, loaded=True) if m.role == role else m for m in self.models]
+
+    async def stop(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop()
+        await self.queue.close()
+        await self.blobs.close()
+        await self.database.dispose()

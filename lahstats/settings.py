@@ -1,0 +1,169 @@
+"""Typed settings: the only place that reads the environment.
+
+Everything is read once, from variables prefixed ``LAHSTATS_`` and an optional ``.env`` file. The
+defaults are the embedded mode: SQLite under ``./var/``, blobs under ``./var/storage``, no Redis
+(jobs run in-process) and models that ship inside PyPI packages. Production is the same code with
+other values (see the README). This module must never log or print a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lahstats.errors import ConfigurationError
+
+# Secrets people paste from tutorials; refused outside development like a missing one.
+_WEAK_SECRETS = frozenset({"changethis", "changeme", "secret", "password", "jwt-secret", "dev"})
+_MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+Device = Literal["auto", "cpu", "cuda"]
+DiarizerBackend = Literal["silero-resemblyzer", "moonshine", "pyannote"]
+TranscriberBackend = Literal[
+    "whisper-tiny", "moonshine", "pocketsphinx", "faster-whisper", "transformers"
+]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LAHSTATS_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("var")
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = True
+
+    # Auth. Outside development a real secret is required (see `check_ready`).
+    jwt_secret: SecretStr | None = None
+    jwt_audience: str = "authenticated"
+    jwt_jwks_url: str | None = None
+
+    # Database: SQLite file by default, postgresql+asyncpg://... in production.
+    database_url: str = ""
+    database_pool_size: int = Field(default=10, ge=1)
+    database_echo: bool = False
+
+    # Jobs: in-process without Redis, ARQ workers with it.
+    redis_url: str | None = None
+    queue_name: str = "lahstats:jobs"
+    worker_concurrency: int = Field(default=2, ge=1, le=64)
+    job_timeout_seconds: int = Field(default=3600, ge=10)
+
+    # Blob storage: a local directory, or any S3-compatible service (Supabase Storage speaks S3).
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path | None = None
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "path"
+
+    # Models
+    device: Device = "auto"
+    diarizer: DiarizerBackend = "silero-resemblyzer"
+    diarizer_model: str | None = None  # pyannote: hub id or local dir / config.yaml
+    transcriber: TranscriberBackend = "whisper-tiny"
+    transcriber_model: str | None = None  # faster-whisper dir, or transformers hub id / dir
+    hf_token: SecretStr | None = None
+    model_dir: Path | None = None  # where `models download` puts production weights
+
+    # Uploads
+    max_chunk_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+
+    @field_validator("redis_url", "jwt_jwks_url", "s3_bucket", "s3_endpoint_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def is_development(self) -> bool:
+        return self.env in (Environment.DEVELOPMENT, Environment.TEST)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'lahstats.db'}"
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        return self.storage_dir or self.data_dir / "storage"
+
+    @property
+    def database_backend(self) -> str:
+        return self.resolved_database_url.split(":", 1)[0].split("+", 1)[0]
+
+    def jwt_signing_secret(self) -> str:
+        """The HS256 secret. In development one is made once and kept under ``data_dir``."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        if not self.is_development:
+            raise ConfigurationError(
+                "LAHSTATS_JWT_SECRET is not set",
+                hint="Set LAHSTATS_JWT_SECRET to a random string of 32+ characters "
+                "(e.g. the Supabase project's JWT secret).",
+            )
+        path = self.data_dir / ".jwt-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+    def problems(self) -> list[ConfigurationError]:
+        """Everything that stops this configuration from serving; empty when ready."""
+        found: list[ConfigurationError] = []
+        if not self.is_development:
+            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+            if not secret or secret.lower() in _WEAK_SECRETS or len(secret) < _MIN_SECRET_LENGTH:
+                found.append(
+                    ConfigurationError(
+                        f"refusing to run in {self.env} with a missing, default or short JWT "
+                        "secret",
+                        hint="Set LAHSTATS_JWT_SECRET to a random string of at least "
+                        f"{_MIN_SECRET_LENGTH} characters, e.g. `openssl rand -base64 48`.",
+                    )
+                )
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            found.append(
+                ConfigurationError(
+                    "LAHSTATS_STORAGE_BACKEND=s3 needs a bucket",
+                    hint="Set LAHSTATS_S3_BUCKET (and LAHSTATS_S3_ENDPOINT_URL for Supabase or "
+                    "MinIO).",
+                )
+            )
+        return found
+
+    def check_ready(self) -> None:
+        """Raise the first configuration problem, if any."""
+        for problem in self.problems():
+            raise problem
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,60 @@
+"""Uploaded audio chunks of a session (the blobs themselves live in blob storage)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from lahstats.storage.models import AudioChunk
+
+
+class ChunkRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        *,
+        session_id: uuid.UUID,
+        chunk_number: int,
+        storage_key: str,
+        content_type: str,
+        size_bytes: int,
+        sha256: str,
+        duration_seconds: float | None = None,
+    ) -> AudioChunk:
+        """Inserts a chunk; a second one with the same number raises ``IntegrityError``."""
+        chunk = AudioChunk(
+            session_id=session_id,
+            chunk_number=chunk_number,
+            storage_key=storage_key,
+            content_type=content_type,
+            size_bytes=size_bytes,
+            sha256=sha256,
+            duration_seconds=duration_seconds,
+        )
+        self.session.add(chunk)
+        await self.session.flush()
+        return chunk
+
+    async def get(self, session_id: uuid.UUID, chunk_number: int) -> AudioChunk | None:
+        result = await self.session.execute(
+            select(AudioChunk).where(
+                col(AudioChunk.session_id) == session_id,
+                col(AudioChunk.chunk_number) == chunk_number,
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def list_for_session(self, session_id: uuid.UUID) -> Sequence[AudioChunk]:
+        """Chunks in chunk-number order: the order the pipeline joins them."""
+        result = await self.session.execute(
+            select(AudioChunk)
+            .where(col(AudioChunk.session_id) == session_id)
+            .order_by(col(AudioChunk.chunk_number))
+        )
+        return result.scalars().all()

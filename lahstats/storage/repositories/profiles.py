@@ -1,0 +1,43 @@
+"""Profiles: one row per authenticated user, created on their first request."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from lahstats.storage.models import Profile
+from lahstats.storage.types import utcnow
+
+
+class ProfileRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: uuid.UUID) -> Profile | None:
+        return await self.session.get(Profile, user_id)
+
+    async def ensure(
+        self, user_id: uuid.UUID, *, email: str | None = None, display_name: str | None = None
+    ) -> Profile:
+        """The profile for ``user_id``, created if new; a changed email or name is updated."""
+        profile = await self.get(user_id)
+        if profile is None:
+            profile = Profile(id=user_id, email=email, display_name=display_name)
+            self.session.add(profile)
+        else:
+            changed = False
+            if email is not None and profile.email != email:
+                profile.email, changed = email, True
+            if display_name is not None and profile.display_name != display_name:
+                profile.display_name, changed = display_name, True
+            if changed:
+                profile.updated_at = utcnow()
+        await self.session.flush()
+        return profile
+
+    async def delete(self, user_id: uuid.UUID) -> bool:
+        result = await self.session.execute(delete(Profile).where(col(Profile.id) == user_id))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
