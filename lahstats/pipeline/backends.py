@@ -1,9 +1,9 @@
 """The model backends the settings can name, and whether each is usable here.
 
-``inspect_models(settings)`` answers, without importing torch or any model, which backend fills
-each role, which package version provides it, and whether its weights are on disk, with a fix when they
-are not. ``/health`` and ``lahstats doctor`` show this; the ``load_*`` functions of the stages use it
-to fail with a clear message instead of reaching for a network that is not there.
+``inspect_models(settings)`` answers, without importing torch or any model, which backend
+fills each role, which package version provides it, and whether its weights are on disk, with a
+fix when they are not. ``/health`` and ``lahstats doctor`` show this; the stages' ``load_*``
+functions use it to fail with a clear message instead of reaching for a network that is absent.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ class SessionRepository:
         return changed
 
     async def record_progress(self, session_id: uuid.UUID, *, stage: str, progress: int) -> bool:
-        """A running job's progress, also its heartbeat. Ignored unless the session is processing."""
+        """A running job's progress, also its heartbeat; ignored unless processing."""
         now = utcnow()
         result = await self.session.execute(
             update(RecordingSession)
