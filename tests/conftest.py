@@ -7,7 +7,6 @@ servers are required on CI (``CI=true``); elsewhere the tests that need them ski
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import uuid
@@ -74,7 +73,7 @@ async def postgres_url() -> AsyncIterator[str]:
     name = f"lahstats_test_{uuid.uuid4().hex[:12]}"
     try:
         admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         unavailable("PostgreSQL", f"{type(exc).__name__}: {exc}")
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -100,10 +99,10 @@ async def redis_url() -> AsyncIterator[str]:
         unavailable("Redis", f"{type(exc).__name__}: {exc}")
     finally:
         await client.aclose()
-    yield REDIS_URL
+    return REDIS_URL
 
 
 @pytest.fixture
 def queue_name() -> Iterator[str]:
     """A queue of this test's own on the shared Redis."""
-    yield f"lahstats:test:{uuid.uuid4().hex[:8]}"
+    return f"lahstats:test:{uuid.uuid4().hex[:8]}"

@@ -130,4 +130,4 @@ class ArqQueue:
         return "worker seen" if beat else "no worker heartbeat yet"
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        await self.redis.aclose(close_connection_pool=True)

@@ -59,8 +59,13 @@ class S3BlobStore:
             return await asyncio.to_thread(getattr(self._client, method), **kwargs)
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in {"NoSuchKey", "404", "NotFound"}:
-                raise NotFound(f"no stored blob {kwargs.get('Key', '')!r}") from None
+            if "Key" in kwargs and code in {"NoSuchKey", "404", "NotFound"}:
+                raise NotFound(f"no stored blob {kwargs['Key']!r}") from None
+            if code in {"NoSuchBucket", "404", "NotFound"}:
+                raise Unavailable(
+                    f"bucket {self.bucket!r} does not exist",
+                    hint="Create it, or set LAHSTATS_S3_BUCKET to an existing bucket.",
+                ) from exc
             raise Unavailable(
                 f"object storage refused {method}: {code or 'error'}",
                 hint="Check LAHSTATS_S3_BUCKET, the endpoint and the access keys.",

@@ -1,0 +1,177 @@
+"""The app factory: health of each part, the error shape, request ids, docs, the startup guard."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from litestar import Litestar, get
+from litestar.testing import AsyncTestClient
+
+from lahstats import errors
+from lahstats.api.app import create_app
+from lahstats.api.errors import EXCEPTION_HANDLERS
+from lahstats.settings import Settings
+from lahstats.storage.migrations import upgrade
+from tests.api.conftest import ClientFactory
+from tests.conftest import free_port
+
+
+async def test_health_is_ok_in_the_embedded_mode(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    async with client_for(settings) as client:
+        response = await client.get("/health")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["failing"] == []
+    assert {name: part["backend"] for name, part in body["checks"].items()} == {
+        "database": "sqlite",
+        "queue": "in-process",
+        "storage": "local",
+        "models": "configured",
+    }
+    models = body["checks"]["models"]
+    assert models["device"] in {"cpu", "cuda"}
+    assert models["roles"]["transcriber"]["backend"] == "whisper-tiny"
+    assert models["roles"]["transcriber"]["loaded"] is False
+    assert models["roles"]["diarizer"]["version"]
+
+
+async def test_health_is_ok_on_postgres_and_redis(
+    settings: Settings,
+    postgres_url: str,
+    redis_url: str,
+    queue_name: str,
+    client_for: ClientFactory,
+) -> None:
+    await asyncio.to_thread(upgrade, postgres_url)
+    production_like = settings.model_copy(
+        update={"database_url": postgres_url, "redis_url": redis_url, "queue_name": queue_name}
+    )
+    async with client_for(production_like) as client:
+        response = await client.get("/health")
+    assert response.status_code == 200, response.text
+    checks = response.json()["checks"]
+    assert checks["database"]["backend"] == "postgresql"
+    assert checks["redis"]["backend"] == "arq"
+
+
+async def test_health_is_503_and_names_redis_when_redis_is_down(
+    settings: Settings, dead_redis_url: str, client_for: ClientFactory
+) -> None:
+    async with client_for(settings.model_copy(update={"redis_url": dead_redis_url})) as client:
+        health = await client.get("/health")
+        docs = await client.get("/schema/openapi.json")  # the rest of the app still answers
+    assert health.status_code == 503
+    body = health.json()
+    assert body["status"] == "degraded"
+    assert body["failing"] == ["redis"]
+    assert "Redis" in body["checks"]["redis"]["detail"]
+    assert body["checks"]["redis"]["fix"]
+    assert docs.status_code == 200
+
+
+async def test_health_is_503_and_down_when_the_database_is_unreachable(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    dead = f"postgresql+asyncpg://root@127.0.0.1:{free_port()}/nothing"
+    async with client_for(settings.model_copy(update={"database_url": dead})) as client:
+        response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["status"] == "down"
+    assert response.json()["failing"] == ["database"]
+
+
+async def test_unknown_routes_get_the_error_shape_and_a_request_id(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    async with client_for(settings) as client:
+        given = await client.get("/nowhere", headers={"X-Request-ID": "trace-123"})
+        made = await client.get("/nowhere", headers={"X-Request-ID": "bad id with spaces"})
+    assert given.status_code == 404
+    assert given.headers["x-request-id"] == "trace-123"
+    assert given.json() == {
+        "status_code": 404,
+        "error": "not_found",
+        "message": "Not Found",
+        "hint": "Check the URL; see /schema for the routes.",
+        "request_id": "trace-123",
+    }
+    assert made.headers["x-request-id"] != "bad id with spaces"
+    assert made.json()["request_id"] == made.headers["x-request-id"]
+
+
+async def test_openapi_docs_are_served(settings: Settings, client_for: ClientFactory) -> None:
+    async with client_for(settings) as client:
+        spec = (await client.get("/schema/openapi.json")).json()
+        page = await client.get("/schema")
+    assert spec["info"]["title"] == "LahStats API"
+    assert "/health" in spec["paths"]
+    assert page.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (errors.NotFound("no such session"), 404, "not_found"),
+        (errors.Conflict("chunk 3 already stored with other bytes"), 409, "conflict"),
+        (errors.Unauthorized("token expired"), 401, "unauthorized"),
+        (errors.Forbidden("only the starter may delete"), 403, "forbidden"),
+        (errors.InvalidAudio("chunk 2: not audio"), 422, "invalid_audio"),
+        (errors.UnsupportedMediaType("text/plain is not audio"), 415, "unsupported_media_type"),
+        (errors.PayloadTooLarge("chunk is 40 MB"), 413, "payload_too_large"),
+        (errors.RateLimited("slow down", retry_after=7), 429, "rate_limited"),
+        (errors.Unavailable("Redis is down"), 503, "unavailable"),
+        (errors.ModelUnavailable("whisper weights missing"), 500, "model_unavailable"),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v),
+)
+async def test_domain_errors_map_to_one_status_and_body(
+    error: errors.LahstatsError, status: int, code: str
+) -> None:
+    @get("/boom", sync_to_thread=False)
+    def boom() -> None:
+        raise error
+
+    app = Litestar(
+        route_handlers=[boom], exception_handlers=EXCEPTION_HANDLERS, logging_config=None
+    )
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/boom")
+    assert response.status_code == status
+    body = response.json()
+    assert body["message"] == error.message
+    assert body["hint"] == error.hint
+    assert body["error"] == code
+    if isinstance(error, errors.RateLimited):
+        assert response.headers["retry-after"] == "7"
+
+
+async def test_unexpected_errors_hide_details() -> None:
+    @get("/crash", sync_to_thread=False)
+    def crash() -> None:
+        raise RuntimeError("secret internals")
+
+    app = Litestar(
+        route_handlers=[crash], exception_handlers=EXCEPTION_HANDLERS, logging_config=None
+    )
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/crash")
+    assert response.status_code == 500
+    assert "secret internals" not in response.text
+    assert response.json()["error"] == "internal_error"
+
+
+@pytest.mark.parametrize(
+    "secret", [None, "changethis", "short-secret"], ids=["missing", "default", "short"]
+)
+def test_production_refuses_to_start_with_a_weak_jwt_secret(secret: str | None) -> None:
+    with pytest.raises(errors.ConfigurationError, match="JWT"):
+        create_app(Settings(env="production", jwt_secret=secret))
+
+
+def test_production_starts_with_a_real_secret() -> None:
+    app = create_app(Settings(env="production", jwt_secret="x" * 48))
+    assert isinstance(app, Litestar)

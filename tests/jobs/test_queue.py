@@ -1,0 +1,99 @@
+"""Both queue backends run the same job functions; ARQ against the real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from arq.jobs import Job
+
+from lahstats.errors import NotFound, Unavailable
+from lahstats.jobs.context import RESOURCES_KEY, JobResources
+from lahstats.jobs.queue import ArqQueue, InProcessQueue
+from lahstats.jobs.worker import SupervisedWorker, build_worker, worker_context
+from lahstats.settings import Settings
+from lahstats.storage.blobs.local import LocalBlobStore
+from lahstats.storage.database import Database
+
+
+@pytest.fixture
+def resources(settings: Settings, tmp_path: Path) -> JobResources:
+    return JobResources(
+        settings=settings,
+        database=Database(settings.resolved_database_url),
+        blobs=LocalBlobStore(tmp_path / "blobs"),
+        worker_name="test-worker",
+    )
+
+
+async def test_in_process_queue_runs_jobs_and_refuses_a_duplicate_id(
+    resources: JobResources,
+) -> None:
+    gate = asyncio.Event()
+    seen: list[str] = []
+
+    async def slow(ctx: dict[str, Any], label: str) -> str:
+        assert ctx[RESOURCES_KEY] is resources
+        await gate.wait()
+        seen.append(label)
+        return label
+
+    queue = InProcessQueue(worker_context(resources), concurrency=1, functions={"slow": slow})
+    assert await queue.enqueue("slow", "a", job_id="session:1")
+    assert not await queue.enqueue("slow", "b", job_id="session:1")  # still queued: not twice
+    assert "1 job" in await queue.ping()
+    gate.set()
+    await queue.join()
+    assert seen == ["a"]
+    assert await queue.enqueue("slow", "c", job_id="session:1")  # done, so it may run again
+    await queue.join()
+    assert seen == ["a", "c"]
+    with pytest.raises(NotFound):
+        await queue.enqueue("nope")
+    await queue.close()
+
+
+async def test_arq_job_is_run_by_a_worker_on_real_redis(
+    redis_url: str, queue_name: str, resources: JobResources
+) -> None:
+    settings = resources.settings.model_copy(
+        update={"redis_url": redis_url, "queue_name": queue_name}
+    )
+    queue = ArqQueue(redis_url, queue_name=queue_name)
+    try:
+        assert "no worker" in await queue.ping()
+        assert await queue.enqueue("ping", job_id="ping:1")
+        assert not await queue.enqueue("ping", job_id="ping:1")  # ARQ refuses a duplicate id
+        worker = build_worker(settings, resources, handle_signals=False, burst=True)
+        await worker.main()
+        await worker.close()
+        result = await Job("ping:1", queue.redis, _queue_name=queue_name).result(timeout=5)
+        assert result["worker"] == "test-worker"
+    finally:
+        await queue.redis.delete("arq:result:ping:1")
+        await queue.close()
+
+
+async def test_arq_queue_says_redis_is_down(dead_redis_url: str) -> None:
+    queue = ArqQueue(dead_redis_url, queue_name="lahstats:test")
+    with pytest.raises(Unavailable, match="Redis"):
+        await queue.ping()
+    with pytest.raises(Unavailable) as raised:
+        await queue.enqueue("ping")
+    assert "Nothing was lost" in raised.value.hint
+    await queue.close()
+
+
+async def test_supervised_worker_waits_out_a_redis_outage_and_stops_cleanly(
+    dead_redis_url: str, resources: JobResources
+) -> None:
+    settings = resources.settings.model_copy(update={"redis_url": dead_redis_url})
+    supervisor = SupervisedWorker(settings, resources)
+    supervisor.start()
+    await asyncio.sleep(0.5)
+    assert supervisor._task is not None
+    assert not supervisor._task.done()
+    await asyncio.wait_for(supervisor.stop(), timeout=5)
+    assert supervisor._task.done()

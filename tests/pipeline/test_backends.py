@@ -1,0 +1,68 @@
+"""Which model backends are usable: checked on the real installed packages, without loading them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lahstats.pipeline.backends import inspect_models, resolve_device
+from lahstats.settings import Settings
+
+
+def test_default_embedded_models_ship_with_the_install() -> None:
+    statuses = {s.role: s for s in inspect_models(Settings())}
+    assert set(statuses) == {"diarizer", "transcriber", "embedder"}
+    for status in statuses.values():
+        assert status.state == "ok", status
+        assert status.version
+        assert status.location is not None
+        assert Path(status.location).exists()
+
+
+@pytest.mark.parametrize("backend", ["moonshine", "pocketsphinx", "whisper-tiny"])
+def test_every_embedded_transcriber_is_found(backend: str) -> None:
+    status = next(
+        s for s in inspect_models(Settings(transcriber=backend)) if s.role == "transcriber"
+    )  # type: ignore[arg-type]
+    assert (status.backend, status.state) == (backend, "ok")
+
+
+def test_a_local_model_directory_needs_its_weights(tmp_path: Path) -> None:
+    settings = Settings(transcriber="faster-whisper", transcriber_model=str(tmp_path))
+    status = next(s for s in inspect_models(settings) if s.role == "transcriber")
+    assert status.state == "missing"
+    assert "model.bin" in status.detail
+    assert status.fix
+    assert "models download" in status.fix
+
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    status = next(s for s in inspect_models(settings) if s.role == "transcriber")
+    assert (status.state, status.location) == ("ok", str(tmp_path))
+
+
+def test_a_hub_id_is_remote_and_a_bad_path_is_missing() -> None:
+    hub = Settings(transcriber="faster-whisper", transcriber_model="org/whisper-small-singlish")
+    status = next(s for s in inspect_models(hub) if s.role == "transcriber")
+    assert status.state == "remote"
+    assert status.fix
+    assert "LAHSTATS_HF_TOKEN" in status.fix
+    bad = Settings(transcriber="faster-whisper", transcriber_model="/no/such/dir")
+    status = next(s for s in inspect_models(bad) if s.role == "transcriber")
+    assert (status.state, status.detail) == ("missing", "no such path: /no/such/dir")
+
+
+def test_an_uninstalled_production_stack_says_which_extra() -> None:
+    statuses = {s.role: s for s in inspect_models(Settings(diarizer="pyannote"))}
+    pyannote_installed = statuses["diarizer"].version is not None
+    if pyannote_installed:
+        assert statuses["diarizer"].detail == "LAHSTATS_DIARIZER_MODEL is not set"
+    else:
+        assert statuses["diarizer"].fix
+        assert "lahstats[pyannote]" in statuses["diarizer"].fix
+    assert statuses["embedder"].backend == "pyannote"  # pyannote's embeddings serve voiceprints
+
+
+def test_device_resolution() -> None:
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") in {"cpu", "cuda"}
