@@ -8,7 +8,7 @@ here and nowhere else.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from lahstats.jobs.context import JobResources
 from lahstats.jobs.queue import ArqQueue, InProcessQueue, JobQueue
@@ -55,9 +55,6 @@ class Runtime:
         self.device = await asyncio.to_thread(resolve_device, self.settings.device)
         if self.worker is not None and with_worker:
             self.worker.start()
-
-    def mark_loaded(self, role: str) -> None:
-        self.models = [replace(m, loaded=True) if m.role == role else m for m in self.models]
 
     async def stop(self) -> None:
         if self.worker is not None:

@@ -89,7 +89,6 @@ class Settings(BaseSettings):
     transcriber: TranscriberBackend = "whisper-tiny"
     transcriber_model: str | None = None  # faster-whisper dir, or transformers hub id / dir
     hf_token: SecretStr | None = None
-    model_dir: Path | None = None  # where `models download` puts production weights
 
     # Uploads
     max_chunk_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)

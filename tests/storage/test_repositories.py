@@ -26,6 +26,17 @@ from lahstats.storage.repositories import (
 SHA = "a" * 64
 
 
+async def _add_chunk(chunks: ChunkRepository, session_id: uuid.UUID, n: int, *, key: str) -> None:
+    await chunks.add(
+        session_id=session_id,
+        chunk_number=n,
+        storage_key=key,
+        content_type="audio/wav",
+        size_bytes=10,
+        sha256=SHA,
+    )
+
+
 async def _user(db: Database, email: str) -> uuid.UUID:
     async with db.session() as s:
         return (await ProfileRepository(s).ensure(uuid.uuid4(), email=email)).id
@@ -151,14 +162,7 @@ async def test_chunk_numbers_are_unique_per_session_and_listed_in_order(database
     async with database.session() as s:
         chunks = ChunkRepository(s)
         for n in (2, 0, 1):
-            await chunks.add(
-                session_id=session_id,
-                chunk_number=n,
-                storage_key=f"k/{n}",
-                content_type="audio/wav",
-                size_bytes=10,
-                sha256=SHA,
-            )
+            await _add_chunk(chunks, session_id, n, key=f"k/{n}")
     async with database.session() as s:
         assert [c.chunk_number for c in await ChunkRepository(s).list_for_session(session_id)] == [
             0,
@@ -167,14 +171,7 @@ async def test_chunk_numbers_are_unique_per_session_and_listed_in_order(database
         ]
     with pytest.raises(IntegrityError):
         async with database.session() as s:
-            await ChunkRepository(s).add(
-                session_id=session_id,
-                chunk_number=1,
-                storage_key="k/x",
-                content_type="audio/wav",
-                size_bytes=10,
-                sha256=SHA,
-            )
+            await _add_chunk(ChunkRepository(s), session_id, 1, key="k/x")
     async with database.session() as s:  # the failed insert lost nothing
         assert len(await ChunkRepository(s).list_for_session(session_id)) == 3
 
@@ -286,14 +283,7 @@ async def test_deleting_a_session_cascades_to_everything_it_owns(database: Datab
         await TranscriptRepository(s).replace_for_session(
             session_id, [NewSegment("SPEAKER_00", 0, 1, "la", "lah")], ids
         )
-        await ChunkRepository(s).add(
-            session_id=session_id,
-            chunk_number=0,
-            storage_key="k/0",
-            content_type="audio/wav",
-            size_bytes=1,
-            sha256=SHA,
-        )
+        await _add_chunk(ChunkRepository(s), session_id, 0, key="k/0")
         await EventRepository(s).append(session_id, stage="decode", progress=1)
         await SpeakerRepository(s).claim(
             ids["SPEAKER_00"],

@@ -6,16 +6,13 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from lahstats.storage.models import AudioChunk
+from lahstats.storage.repositories.base import Repository
 
 
-class ChunkRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ChunkRepository(Repository):
     async def add(
         self,
         *,

@@ -6,16 +6,13 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from lahstats.storage.models import ProcessingEvent
+from lahstats.storage.repositories.base import Repository
 
 
-class EventRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class EventRepository(Repository):
     async def append(
         self, session_id: uuid.UUID, *, stage: str, progress: int, message: str | None = None
     ) -> ProcessingEvent:

@@ -6,16 +6,13 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from lahstats.storage.models import Group, GroupMember, MemberRole, Profile
+from lahstats.storage.repositories.base import Repository
 
 
-class GroupRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class GroupRepository(Repository):
     async def create(self, *, name: str, invite_code: str, owner_id: uuid.UUID) -> Group:
         """A new group with its creator as owner."""
         group = Group(name=name, invite_code=invite_code, created_by=owner_id)

@@ -5,17 +5,14 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from lahstats.storage.models import Profile
+from lahstats.storage.repositories.base import Repository
 from lahstats.storage.types import utcnow
 
 
-class ProfileRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ProfileRepository(Repository):
     async def get(self, user_id: uuid.UUID) -> Profile | None:
         return await self.session.get(Profile, user_id)
 

@@ -16,17 +16,14 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from lahstats.storage.models import GroupMember, RecordingSession, SessionStatus
+from lahstats.storage.repositories.base import Repository
 from lahstats.storage.types import utcnow
 
 
-class SessionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class SessionRepository(Repository):
     async def create(self, *, group_id: uuid.UUID, started_by: uuid.UUID) -> RecordingSession:
         recording = RecordingSession(group_id=group_id, started_by=started_by)
         self.session.add(recording)

@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from lahstats.storage.models import ClaimType, SessionSpeaker, SpeakerWordCount
+from lahstats.storage.repositories.base import Repository
 from lahstats.storage.types import utcnow
 
 
@@ -28,10 +28,7 @@ class NewSpeaker:
     embedding_model: str | None = None
 
 
-class SpeakerRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class SpeakerRepository(Repository):
     async def replace_for_session(
         self, session_id: uuid.UUID, speakers: Sequence[NewSpeaker]
     ) -> dict[str, uuid.UUID]:

@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from lahstats.storage.models import TranscriptSegment
+from lahstats.storage.repositories.base import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,10 +22,7 @@ class NewSegment:
     corrected_text: str
 
 
-class TranscriptRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class TranscriptRepository(Repository):
     async def replace_for_session(
         self,
         session_id: uuid.UUID,

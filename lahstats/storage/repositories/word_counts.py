@@ -7,16 +7,13 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from lahstats.storage.models import WordCount
+from lahstats.storage.repositories.base import Repository
 
 
-class WordCountRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class WordCountRepository(Repository):
     async def attribute(
         self,
         *,
