@@ -51,7 +51,6 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
 def worker(burst: bool) -> None:
     """Run an ARQ worker that takes jobs from Redis (needs LAHSTATS_REDIS_URL)."""
-    from lahstats.jobs.context import JobResources
     from lahstats.jobs.worker import build_worker
     from lahstats.logs import configure_logging
     from lahstats.runtime import Runtime
@@ -66,9 +65,9 @@ def worker(burst: bool) -> None:
     async def run() -> None:
         runtime = Runtime.build(settings)
         await runtime.start(with_worker=False)
-        resources = JobResources(settings=settings, database=runtime.database, blobs=runtime.blobs)
         try:
-            await build_worker(settings, resources, handle_signals=True, burst=burst).async_run()
+            worker = build_worker(settings, runtime.resources, handle_signals=True, burst=burst)
+            await worker.async_run()
         finally:
             await runtime.stop()
 

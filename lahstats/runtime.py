@@ -25,6 +25,7 @@ class Runtime:
     database: Database
     blobs: BlobStore
     queue: JobQueue
+    resources: JobResources
     worker: SupervisedWorker | None = None
     device: str = "cpu"
     models: list[ModelStatus] = field(default_factory=list)
@@ -47,7 +48,14 @@ class Runtime:
             queue = InProcessQueue(
                 worker_context(resources), concurrency=settings.worker_concurrency
             )
-        return cls(settings=settings, database=database, blobs=blobs, queue=queue, worker=worker)
+        return cls(
+            settings=settings,
+            database=database,
+            blobs=blobs,
+            queue=queue,
+            resources=resources,
+            worker=worker,
+        )
 
     async def start(self, *, with_worker: bool = True) -> None:
         # Both look at the disk and may import torch: keep them off the event loop.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -141,3 +142,35 @@ def test_serve_answers_health_over_http(tmp_path: Path) -> None:
     assert access
     assert access[0]["path"] == "/health"
     assert access[0]["request_id"]
+
+
+def test_worker_runs_queued_jobs_from_redis(
+    redis_url: str, queue_name: str, tmp_path: Path
+) -> None:
+    from arq.jobs import Job
+
+    from lahstats.jobs.queue import ArqQueue
+
+    async def enqueue() -> None:
+        queue = ArqQueue(redis_url, queue_name=queue_name)
+        assert await queue.enqueue("ping", job_id=f"{queue_name}:ping")
+        await queue.close()
+
+    async def result() -> dict[str, str]:
+        queue = ArqQueue(redis_url, queue_name=queue_name)
+        try:
+            job = Job(f"{queue_name}:ping", queue.redis, _queue_name=queue_name)
+            return await job.result(timeout=5)  # type: ignore[no-any-return]
+        finally:
+            await queue.redis.delete(f"arq:result:{queue_name}:ping")
+            await queue.close()
+
+    asyncio.run(enqueue())
+    env = {
+        "LAHSTATS_DATA_DIR": str(tmp_path / "var"),
+        "LAHSTATS_REDIS_URL": redis_url,
+        "LAHSTATS_QUEUE_NAME": queue_name,
+    }
+    code, output = _run(["worker", "--burst"], env)
+    assert code == 0, output
+    assert asyncio.run(result())["worker"].endswith(f":{os.getpid()}")
