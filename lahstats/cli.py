@@ -65,10 +65,12 @@ def worker(burst: bool) -> None:
     async def run() -> None:
         runtime = Runtime.build(settings)
         await runtime.start(with_worker=False)
+        worker = build_worker(settings, runtime.resources, handle_signals=True, burst=burst)
         try:
-            worker = build_worker(settings, runtime.resources, handle_signals=True, burst=burst)
             await worker.async_run()
         finally:
+            # async_run leaves ARQ's pool open and its health-check key behind; close does both.
+            await worker.close()
             await runtime.stop()
 
     asyncio.run(run())
