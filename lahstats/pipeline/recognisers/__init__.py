@@ -1,0 +1,1 @@
+"""One module per speech recogniser backend; ``pipeline.transcribe`` chooses and drives them."""

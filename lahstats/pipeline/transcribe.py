@@ -1,0 +1,116 @@
+"""Speech to timed, speaker-attributed words, by whichever recogniser the settings name.
+
+The turns say where people speak. Overlapping and nearby turns are merged into speech regions
+and each region is recognised once; every word then goes to the turn that covers its midpoint
+best. Recognising each turn's clip on its own would hear the other voice of an overlap too and
+count its words twice (on dev with oracle turns: F1 0.50 per turn against 0.58 per region).
+Audio outside every turn is never recognised, so silence and noise cannot become words.
+
+Never downloads: a recogniser whose weights are not on disk raises ``ModelUnavailable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from lahstats.errors import ModelUnavailable
+from lahstats.pipeline.types import Audio, ProgressHook, Turn, Word, no_progress
+from lahstats.words.lexicon import Lexicon
+
+if TYPE_CHECKING:
+    from lahstats.settings import Settings
+
+STAGE = "transcribe"
+# Turns closer than this (seconds) are recognised together: the recogniser hears a short reply
+# in the context of what came before. Larger gaps (1 s, 3 s) lowered F1 on dev (0.58 -> 0.50).
+REGION_GAP = 0.3
+# Audio kept on each side of a region so the first and last syllables are not clipped.
+REGION_PAD = 0.15
+
+
+class Transcriber(Protocol):
+    """A loaded recogniser; ``transcribe`` returns words in recording time with speakers."""
+
+    name: str
+
+    def transcribe(
+        self, audio: Audio, turns: tuple[Turn, ...], on_progress: ProgressHook
+    ) -> tuple[Word, ...]: ...
+
+
+def speech_regions(
+    turns: Sequence[Turn], duration: float, *, gap: float = REGION_GAP, pad: float = REGION_PAD
+) -> list[tuple[float, float]]:
+    """The union of the turns, padded, with gaps shorter than ``gap`` closed."""
+    spans = sorted(
+        (max(0.0, turn.start - pad), min(duration, turn.end + pad))
+        for turn in turns
+        if turn.end > turn.start
+    )
+    regions: list[tuple[float, float]] = []
+    for start, end in spans:
+        if start >= end:
+            continue
+        if regions and start <= regions[-1][1] + gap:
+            regions[-1] = (regions[-1][0], max(regions[-1][1], end))
+        else:
+            regions.append((start, end))
+    return regions
+
+
+def speaker_at(start: float, end: float, turns: Sequence[Turn]) -> str | None:
+    """The speaker of the turn that covers the middle of ``start..end`` best.
+
+    Of the turns around the midpoint, the one it lies deepest inside wins: in an overlap the
+    word belongs to whoever is mid-sentence rather than just starting or finishing. A word just
+    outside every turn goes to the nearest one; ``None`` only when there are no turns.
+    """
+    middle = (start + end) / 2
+    best: tuple[float, str] | None = None
+    for turn in turns:
+        depth = min(middle - turn.start, turn.end - middle)
+        if best is None or depth > best[0]:
+            best = (depth, turn.speaker)
+    return None if best is None else best[1]
+
+
+def load_transcriber(settings: Settings, lexicon: Lexicon) -> Transcriber:
+    """The recogniser the settings name, loaded once; raises ``ModelUnavailable`` if absent."""
+    from lahstats.pipeline.backends import resolve_device
+    from lahstats.pipeline.recognisers.whisper import WhisperRecogniser, bundled_tiny_en
+
+    device = resolve_device(settings.device)
+    match settings.transcriber:
+        case "whisper-tiny":
+            return WhisperRecogniser(bundled_tiny_en(), lexicon, device=device, name="whisper-tiny")
+        case "faster-whisper":
+            if not settings.transcriber_model or not Path(settings.transcriber_model).is_dir():
+                raise ModelUnavailable(
+                    "faster-whisper needs a local CTranslate2 model directory",
+                    hint="Set LAHSTATS_TRANSCRIBER_MODEL to a directory holding model.bin.",
+                )
+            return WhisperRecogniser(
+                Path(settings.transcriber_model), lexicon, device=device, name="faster-whisper"
+            )
+        case other:
+            raise ModelUnavailable(
+                f"the {other} transcriber is not available in this version",
+                hint="Use LAHSTATS_TRANSCRIBER=whisper-tiny (the default).",
+            )
+
+
+def transcribe(
+    transcriber: Transcriber,
+    audio: Audio,
+    turns: tuple[Turn, ...],
+    *,
+    on_progress: ProgressHook = no_progress,
+) -> tuple[Word, ...]:
+    """The words said in ``turns``, in time order, each with the speaker of its turn."""
+    if not turns or audio.duration == 0:
+        on_progress(STAGE, 1, 1)
+        return ()
+    words = transcriber.transcribe(audio, turns, on_progress)
+    return tuple(sorted(words, key=lambda word: (word.start, word.end)))

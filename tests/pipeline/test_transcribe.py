@@ -1,0 +1,93 @@
+"""Transcription: speech regions, speaker attribution, and the real default recogniser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from lahstats.errors import ModelUnavailable
+from lahstats.pipeline.correct import correct
+from lahstats.pipeline.count import count_words
+from lahstats.pipeline.transcribe import (
+    Transcriber,
+    load_transcriber,
+    speaker_at,
+    speech_regions,
+    transcribe,
+)
+from lahstats.pipeline.types import Audio, Turn
+from lahstats.settings import Settings
+from lahstats.words.lexicon import load_lexicon
+
+LEXICON = load_lexicon()
+
+
+@pytest.fixture(scope="module")
+def whisper() -> Transcriber:
+    return load_transcriber(Settings(transcriber="whisper-tiny", device="cpu"), LEXICON)
+
+
+def test_overlapping_and_close_turns_form_one_region() -> None:
+    turns = [Turn("A", 1.0, 3.0), Turn("B", 2.5, 4.0), Turn("A", 4.2, 5.0), Turn("B", 8.0, 9.0)]
+    assert speech_regions(turns, 8.5, gap=0.3, pad=0.1) == [(0.9, 5.1), (7.9, 8.5)]
+
+
+def test_a_word_goes_to_the_turn_it_lies_deepest_in() -> None:
+    turns = [Turn("A", 0.0, 5.0), Turn("B", 4.0, 8.0)]
+    assert speaker_at(4.1, 4.3, turns) == "A"  # B only just started
+    assert speaker_at(4.8, 5.0, turns) == "B"  # A is finishing
+    assert speaker_at(8.5, 8.7, turns) == "B"  # just outside: the nearest turn
+    assert speaker_at(1.0, 1.2, []) is None
+
+
+def test_unimplemented_backends_fail_with_a_hint() -> None:
+    with pytest.raises(ModelUnavailable) as error:
+        load_transcriber(Settings(transcriber="transformers"), LEXICON)
+    assert "whisper-tiny" in error.value.hint
+    with pytest.raises(ModelUnavailable, match="directory"):
+        load_transcriber(Settings(transcriber="faster-whisper", transcriber_model=None), LEXICON)
+
+
+def test_two_speakers_fixture(
+    whisper: Transcriber, two_speakers: tuple[Path, dict[str, Any]]
+) -> None:
+    path, truth = two_speakers
+    samples, rate = sf.read(path, dtype="float32")
+    assert rate == 16_000
+    turns = tuple(Turn(t["speaker"], t["start"], t["end"]) for t in truth["turns"])
+    progress: list[tuple[str, int, int]] = []
+
+    words = transcribe(whisper, Audio(samples), turns, on_progress=lambda *p: progress.append(p))
+
+    assert progress[-1][0] == "transcribe"
+    assert progress[-1][1] == progress[-1][2]
+    assert len(words) > 15
+    assert [w.start for w in words] == sorted(w.start for w in words)
+    for word in words:
+        (turn,) = [t for t in turns if t.start - 0.2 <= (word.start + word.end) / 2 <= t.end + 0.2]
+        assert word.speaker == turn.speaker
+    heard = {speaker: " ".join(w.text for w in words if w.speaker == speaker) for speaker in "AB"}
+    assert "hungry" in heard["A"]
+    assert "fussy" in heard["A"]
+    assert "tomorrow" in heard["B"].lower()
+
+    counts = {c.speaker: dict(c.counts) for c in count_words(correct(words, LEXICON), LEXICON)}
+    # The truth: A says walao and lah, B says lor and can; whisper-tiny hears at least three.
+    found = sum(counts.get("A", {}).get(w, 0) for w in ("walao", "lah")) + sum(
+        counts.get("B", {}).get(w, 0) for w in ("lor", "can")
+    )
+    assert found >= 3
+    assert all(set(c) <= {"walao", "lah"} for s, c in counts.items() if s == "A")
+
+
+def test_silence_and_noise_give_no_words(whisper: Transcriber) -> None:
+    turns = (Turn("A", 0.5, 4.5),)
+    silence = Audio(np.zeros(16_000 * 5, dtype=np.float32))
+    noise = Audio((np.random.default_rng(0).standard_normal(16_000 * 5) * 0.01).astype(np.float32))
+    assert transcribe(whisper, silence, turns) == ()
+    assert transcribe(whisper, noise, turns) == ()
+    assert transcribe(whisper, silence, ()) == ()
