@@ -8,7 +8,7 @@ TORCH_VERSION ?= 2.13.0
 TORCH_INDEX ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps dev migrate test lint format bench doctor clean
+.PHONY: help install system-deps dev migrate test lint format bench eval doctor clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -41,8 +41,12 @@ format: ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: ## Print speed and memory figures (the pipeline issue adds its stages)
+bench: ## Print speed and memory figures: service, then the pipeline on 2/10/30 min (~15 min)
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.pipeline $(if $(BENCH_MINUTES),--minutes $(BENCH_MINUTES))
+
+eval: ## Score the pipeline on ../shared/data/dev (EVAL_ARGS=--chunks to feed 30 s chunks)
+	$(BIN)/lahstats eval ../shared/data/dev --json var/eval.json $(EVAL_ARGS)
 
 doctor: ## Check database, Redis, storage, ffmpeg and the models
 	$(BIN)/lahstats doctor

@@ -1,4 +1,4 @@
-"""The one command line: ``lahstats serve | worker | db ... | doctor``.
+"""The one command line: ``lahstats serve | worker | db ... | doctor | analyze | eval``.
 
 Commands only parse arguments and call into the package; later issues add theirs here.
 """
@@ -12,6 +12,7 @@ import sys
 import click
 
 from lahstats import __version__
+from lahstats.analysis_cli import analyze, evaluate
 from lahstats.errors import LahstatsError
 from lahstats.settings import get_settings
 
@@ -117,3 +118,7 @@ def doctor(as_json: bool) -> None:
     if failed:
         click.echo(f"\n{len(failed)} check(s) failed: {', '.join(failed)}", err=True)
         sys.exit(1)
+
+
+main.add_command(analyze)
+main.add_command(evaluate)

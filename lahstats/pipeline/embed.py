@@ -1,0 +1,203 @@
+"""Voice embeddings: resemblyzer's GE2E speaker encoder, one L2-normalised 256-d vector per voice.
+
+The diarizer embeds sliding windows with it and ``embed_speakers`` gives each speaker of a
+recording one vector, which ``lahstats.speakers`` later compares across sessions. The weights ship
+inside the ``resemblyzer`` package and are read from its directory: the package itself is never
+imported (its audio module needs ``webrtcvad`` and ``pkg_resources``), and nothing here reaches
+for the network. Loading goes through one cache so the diarizer and the embedder share a model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from lahstats.errors import ModelUnavailable
+from lahstats.pipeline.types import (
+    SAMPLE_RATE,
+    Audio,
+    ProgressHook,
+    Samples,
+    Turn,
+    VoiceEmbedding,
+    no_progress,
+)
+
+if TYPE_CHECKING:
+    from lahstats.settings import Settings
+
+Vectors = npt.NDArray[np.float32]
+
+ENCODER_NAME = "resemblyzer-ge2e"
+EMBEDDING_SIZE = 256
+# resemblyzer's front end (hparams.py): 40 mel bands over 25 ms windows every 10 ms, and
+# "partial utterances" of 160 frames (1.6 s), the length the encoder was trained on.
+FRAME_SECONDS = 0.01
+_HOP = round(SAMPLE_RATE * FRAME_SECONDS)
+_N_FFT = 400
+_N_MELS = 40
+WINDOW_FRAMES = 160
+_BATCH = 64  # windows per forward pass: bounds memory on 30 min recordings
+
+# What ``embed_speakers`` keeps of a speaker's turns: the edges of a turn are where another
+# voice most often overlaps, and a voice with under a second of clean speech keeps its overlaps.
+_EDGE_TRIM = 0.15
+_MIN_CLEAN_SECONDS = 1.0
+
+
+def mel_frames(samples: Samples) -> Vectors:
+    """The encoder's input for a whole waveform: (frames, 40) mel power, one frame per 10 ms."""
+    import librosa
+
+    mel = librosa.feature.melspectrogram(
+        y=samples, sr=SAMPLE_RATE, n_fft=_N_FFT, hop_length=_HOP, n_mels=_N_MELS
+    )
+    return np.ascontiguousarray(mel.T, dtype=np.float32)
+
+
+class VoiceEncoder(Protocol):
+    name: str
+
+    def embed_windows(self, mel: Vectors, starts: Sequence[int]) -> Vectors:
+        """One unit vector per window of ``WINDOW_FRAMES`` mel frames starting at each index."""
+        ...
+
+    def embed(self, samples: Samples) -> npt.NDArray[np.float32]:
+        """One unit vector for a stretch of one voice (the mean of its windows)."""
+        ...
+
+
+class GE2EEncoder:
+    """resemblyzer's 3-layer LSTM encoder (``voice_encoder.py``), rebuilt around its weights."""
+
+    name = ENCODER_NAME
+
+    def __init__(self, network: Any) -> None:
+        self._network = network
+
+    def embed_windows(self, mel: Vectors, starts: Sequence[int]) -> Vectors:
+        import torch
+
+        if len(starts) == 0:
+            return np.zeros((0, EMBEDDING_SIZE), np.float32)
+        padded = mel
+        need = max(starts) + WINDOW_FRAMES
+        if len(mel) < need:  # a recording shorter than one window is zero-padded, as resemblyzer
+            padded = np.concatenate([mel, np.zeros((need - len(mel), _N_MELS), np.float32)])
+        out = []
+        with torch.inference_mode():
+            for lo in range(0, len(starts), _BATCH):
+                batch = np.stack([padded[s : s + WINDOW_FRAMES] for s in starts[lo : lo + _BATCH]])
+                out.append(self._network(torch.from_numpy(batch)).numpy())
+        return np.concatenate(out).astype(np.float32)
+
+    def embed(self, samples: Samples) -> npt.NDArray[np.float32]:
+        mel = mel_frames(samples)
+        hop = WINDOW_FRAMES // 2
+        starts = list(range(0, max(1, len(mel) - WINDOW_FRAMES + 1), hop))
+        return unit(self.embed_windows(mel, starts).mean(axis=0))
+
+
+def unit(vector: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm > 0 else vector).astype(np.float32)
+
+
+def _weights_path() -> Path:
+    spec = importlib.util.find_spec("resemblyzer")  # finds the package without running it
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable(
+            "the resemblyzer voice encoder is not installed",
+            hint="Install the default model stack: `make install` (or `pip install resemblyzer`).",
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
+    if not path.is_file():
+        raise ModelUnavailable(
+            f"resemblyzer's weights are missing: {path}",
+            hint="Reinstall it: `pip install --force-reinstall resemblyzer`.",
+        )
+    return path
+
+
+@lru_cache(maxsize=1)
+def load_ge2e() -> GE2EEncoder:
+    """The encoder, loaded once per process and shared by the diarizer and the embedder."""
+    import torch
+
+    class Network(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = torch.nn.LSTM(_N_MELS, 256, 3, batch_first=True)
+            self.linear = torch.nn.Linear(256, EMBEDDING_SIZE)
+
+        def forward(self, mels: torch.Tensor) -> torch.Tensor:
+            _, (hidden, _) = self.lstm(mels)
+            raw = torch.relu(self.linear(hidden[-1]))
+            unit: torch.Tensor = raw / raw.norm(dim=1, keepdim=True).clamp_min(1e-8)
+            return unit
+
+    checkpoint = torch.load(_weights_path(), map_location="cpu", weights_only=True)
+    network = Network()
+    # the checkpoint also holds GE2E's training-only similarity scale; nothing else may differ
+    missing, unexpected = network.load_state_dict(checkpoint["model_state"], strict=False)
+    if missing or set(unexpected) - {"similarity_weight", "similarity_bias"}:
+        raise ModelUnavailable(
+            f"resemblyzer's weights do not fit the encoder (missing {missing})",
+            hint="Install resemblyzer 0.1.x: `pip install 'resemblyzer>=0.1.4,<0.2'`.",
+        )
+    network.eval()
+    return GE2EEncoder(network)
+
+
+def load_embedder(settings: Settings) -> VoiceEncoder:
+    """The voice encoder for every diarizer setting: embeddings stay comparable across them."""
+    del settings
+    return load_ge2e()
+
+
+def embed_speakers(
+    embedder: VoiceEncoder,
+    audio: Audio,
+    turns: Sequence[Turn],
+    *,
+    on_progress: ProgressHook = no_progress,
+) -> tuple[VoiceEmbedding, ...]:
+    """One vector per speaker, from the parts of their turns where nobody else talks."""
+    speakers = list(dict.fromkeys(t.speaker for t in sorted(turns, key=lambda t: t.start)))
+    found = []
+    for done, speaker in enumerate(speakers):
+        on_progress("embed", done, len(speakers))
+        own = [t for t in turns if t.speaker == speaker]
+        others = [t for t in turns if t.speaker != speaker]
+        clean = _clean_stretches(own, others)
+        if sum(end - start for start, end in clean) < _MIN_CLEAN_SECONDS:
+            clean = [(t.start, t.end) for t in own]
+        pieces = [audio.slice(start, end) for start, end in clean]
+        samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+        if len(samples) == 0:
+            continue
+        found.append(VoiceEmbedding(speaker, embedder.embed(samples), embedder.name))
+    on_progress("embed", len(speakers), len(speakers))
+    return tuple(found)
+
+
+def _clean_stretches(own: Sequence[Turn], others: Sequence[Turn]) -> list[tuple[float, float]]:
+    """The speaker's turns, trimmed at the edges, minus every stretch another speaker holds."""
+    stretches = []
+    for turn in own:
+        pieces = [(turn.start + _EDGE_TRIM, turn.end - _EDGE_TRIM)]
+        for other in others:
+            pieces = [
+                (lo, hi)
+                for start, end in pieces
+                for lo, hi in ((start, min(end, other.start)), (max(start, other.end), end))
+                if hi > lo
+            ]
+        stretches += pieces
+    return stretches

@@ -1,0 +1,199 @@
+"""Chains the stages: decoded audio in, an ``Analysis`` out, with progress in the seeds' bands.
+
+    0-10 decode | 10-40 diarize | 40-85 transcribe, correct, count | 85-95 saving | 95-100 samples
+
+The saving band belongs to the job that persists the result, so the work is split in two:
+``analyze_speech`` (up to 85) and ``finish`` (samples and voice embeddings, 95-100); ``analyze``
+does both, for the command line and the evaluation. The hook given here receives
+``on_progress(stage, percent, 100)``. Models are loaded once with ``load_models`` and reused for
+every recording. Nothing here is async: the service calls these functions from a worker thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from lahstats.pipeline.correct import correct
+from lahstats.pipeline.count import count_words, segments
+from lahstats.pipeline.decode import decode_chunks
+from lahstats.pipeline.diarize import Diarizer, diarize, load_diarizer
+from lahstats.pipeline.embed import VoiceEncoder, embed_speakers, load_embedder
+from lahstats.pipeline.sample import cut_samples
+from lahstats.pipeline.transcribe import Transcriber, load_transcriber, transcribe
+from lahstats.pipeline.types import (
+    Analysis,
+    Audio,
+    Chunk,
+    ProgressHook,
+    SpeakerHints,
+    no_progress,
+)
+from lahstats.words.lexicon import Lexicon, load_lexicon
+
+if TYPE_CHECKING:
+    from lahstats.settings import Settings
+
+# (start, end) percent of each stage; "saving" is the job's (see module docstring).
+BANDS: dict[str, tuple[int, int]] = {
+    "decode": (0, 10),
+    "diarize": (10, 40),
+    "transcribe": (40, 80),
+    "correct": (80, 83),
+    "count": (83, 85),
+    "saving": (85, 95),
+    "sample": (95, 98),
+    "embed": (98, 100),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Models:
+    """The loaded models of one configuration; load once per process, share across recordings."""
+
+    diarizer: Diarizer
+    transcriber: Transcriber
+    embedder: VoiceEncoder
+    lexicon: Lexicon
+    load_seconds: float
+
+    @property
+    def names(self) -> dict[str, str]:
+        return {
+            "diarizer": self.diarizer.name,
+            "transcriber": self.transcriber.name,
+            "embedder": self.embedder.name,
+        }
+
+
+def load_models(settings: Settings, lexicon: Lexicon | None = None) -> Models:
+    """Loads every model the settings name; ``ModelUnavailable`` (with a fix) if one is absent."""
+    started = time.perf_counter()
+    lexicon = lexicon or load_lexicon()
+    diarizer = load_diarizer(settings)
+    transcriber = load_transcriber(settings, lexicon)
+    embedder = load_embedder(settings)
+    return Models(diarizer, transcriber, embedder, lexicon, time.perf_counter() - started)
+
+
+def banded(on_progress: ProgressHook) -> ProgressHook:
+    """Turns a stage's ``(stage, done, total)`` into the overall ``(stage, percent, 100)``."""
+    last = {"percent": -1}
+
+    def hook(stage: str, done: int, total: int) -> None:
+        low, high = BANDS.get(stage, (0, 100))
+        fraction = min(1.0, done / total) if total > 0 else 1.0
+        percent = low + int((high - low) * fraction)
+        # Never report going backwards, and never the same figure twice in a row.
+        if percent > last["percent"]:
+            last["percent"] = percent
+            on_progress(stage, percent, 100)
+
+    return hook
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
+
+
+def decode(chunks: Sequence[Chunk], *, on_progress: ProgressHook = no_progress) -> Audio:
+    """The decode band of a job: ordered chunks to 16 kHz mono audio (progress 0 to 10)."""
+    return decode_chunks(chunks, on_progress=banded(on_progress))
+
+
+def analyze_speech(
+    models: Models,
+    audio: Audio,
+    hints: SpeakerHints | None = None,
+    *,
+    on_progress: ProgressHook = no_progress,
+) -> Analysis:
+    """Diarize, transcribe, correct and count: progress 10 to 85."""
+    hook = banded(on_progress)
+    clock = _Clock()
+    with clock.stage("diarize"):
+        turns = diarize(models.diarizer, audio, hints or SpeakerHints(), on_progress=hook)
+    hook("diarize", 1, 1)
+    with clock.stage("transcribe"):
+        heard = transcribe(models.transcriber, audio, turns, on_progress=hook)
+    hook("transcribe", 1, 1)
+    with clock.stage("correct"):
+        words = correct(heard, models.lexicon)
+    hook("correct", 1, 1)
+    with clock.stage("count"):
+        counts = count_words(words, models.lexicon)
+        lines = segments(words, turns)
+    hook("count", 1, 1)
+    return Analysis(
+        duration=audio.duration,
+        turns=tuple(turns),
+        words=tuple(words),
+        segments=tuple(lines),
+        counts=tuple(counts),
+        gaps=audio.gaps,
+        timings=clock.timings,
+    )
+
+
+def finish(
+    models: Models,
+    audio: Audio,
+    analysis: Analysis,
+    *,
+    on_progress: ProgressHook = no_progress,
+    with_samples: bool = True,
+    with_embeddings: bool = True,
+) -> Analysis:
+    """Sample clips and voice embeddings per speaker: progress 95 to 100."""
+    hook = banded(on_progress)
+    clock = _Clock()
+    samples = analysis.samples
+    embeddings = analysis.embeddings
+    if with_samples:
+        with clock.stage("sample"):
+            samples = cut_samples(audio, analysis.turns, on_progress=hook)
+    hook("sample", 1, 1)
+    if with_embeddings:
+        with clock.stage("embed"):
+            embeddings = embed_speakers(models.embedder, audio, analysis.turns, on_progress=hook)
+    hook("embed", 1, 1)
+    return replace(
+        analysis,
+        samples=tuple(samples),
+        embeddings=tuple(embeddings),
+        timings={**analysis.timings, **clock.timings},
+    )
+
+
+def analyze(
+    models: Models,
+    audio: Audio,
+    hints: SpeakerHints | None = None,
+    *,
+    on_progress: ProgressHook = no_progress,
+    with_samples: bool = True,
+    with_embeddings: bool = True,
+) -> Analysis:
+    """The whole pipeline on decoded audio (the saving band passes at once)."""
+    analysis = analyze_speech(models, audio, hints, on_progress=on_progress)
+    banded(on_progress)("saving", 1, 1)
+    return finish(
+        models,
+        audio,
+        analysis,
+        on_progress=on_progress,
+        with_samples=with_samples,
+        with_embeddings=with_embeddings,
+    )

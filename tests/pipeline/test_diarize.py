@@ -1,0 +1,97 @@
+"""The diarize stage on the real silero VAD and resemblyzer: who speaks when, hints, silence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import librosa
+import numpy as np
+import pytest
+import soundfile as sf
+
+from lahstats.errors import ModelUnavailable
+from lahstats.pipeline.diarize import Diarizer, SileroResemblyzer, diarize, load_diarizer
+from lahstats.pipeline.embed import load_embedder
+from lahstats.pipeline.types import SAMPLE_RATE, Audio, SpeakerHints, Turn
+from lahstats.settings import Settings
+
+
+def read_audio(path: Path) -> Audio:
+    """Decode as the tests of every stage do while the decode stage is built beside them."""
+    samples, rate = sf.read(path, dtype="float32", always_2d=True)
+    mono = samples.mean(axis=1)
+    if rate != SAMPLE_RATE:
+        mono = librosa.resample(mono, orig_sr=rate, target_sr=SAMPLE_RATE)
+    return Audio(np.ascontiguousarray(mono, dtype=np.float32))
+
+
+@pytest.fixture(scope="module")
+def diarizer() -> Diarizer:
+    return load_diarizer(Settings())
+
+
+@pytest.fixture(scope="module")
+def conversation(two_speakers: tuple[Path, dict[str, Any]]) -> Audio:
+    return read_audio(two_speakers[0])
+
+
+def speakers(turns: tuple[Turn, ...]) -> list[str]:
+    return list(dict.fromkeys(turn.speaker for turn in turns))
+
+
+def test_two_voices_are_two_speakers_with_turns_near_the_truth(
+    diarizer: Diarizer, conversation: Audio, two_speakers: tuple[Path, dict[str, Any]]
+) -> None:
+    turns = diarize(diarizer, conversation)
+
+    assert speakers(turns) == ["SPEAKER_00", "SPEAKER_01"]
+    assert list(turns) == sorted(turns, key=lambda turn: turn.start)
+    label = {"A": "SPEAKER_00", "B": "SPEAKER_01"}
+    for truth in two_speakers[1]["turns"]:
+        found = [t for t in turns if t.start < truth["end"] and t.end > truth["start"]]
+        main = max(found, key=lambda t: min(t.end, truth["end"]) - max(t.start, truth["start"]))
+        assert main.speaker == label[truth["speaker"]], (truth, turns)
+        assert main.start == pytest.approx(truth["start"], abs=0.5), (truth, turns)
+        assert main.end == pytest.approx(truth["end"], abs=0.5), (truth, turns)
+
+
+def test_hints_set_the_number_of_speakers(diarizer: Diarizer, conversation: Audio) -> None:
+    assert speakers(diarize(diarizer, conversation, SpeakerHints(exact=1))) == ["SPEAKER_00"]
+    assert len(speakers(diarize(diarizer, conversation, SpeakerHints(maximum=1)))) == 1
+    assert len(speakers(diarize(diarizer, conversation, SpeakerHints(minimum=3)))) == 3
+
+
+def test_silence_noise_and_nothing_give_no_turns(diarizer: Diarizer) -> None:
+    rng = np.random.default_rng(7)
+    noise = rng.normal(0.0, 0.1, 10 * SAMPLE_RATE).astype(np.float32)  # -20 dBFS white noise
+    assert diarize(diarizer, Audio(np.zeros(10 * SAMPLE_RATE, np.float32))) == ()
+    assert diarize(diarizer, Audio(noise)) == ()
+    assert diarize(diarizer, Audio(np.zeros(0, np.float32))) == ()
+
+
+def test_progress_is_reported_and_the_encoder_is_shared(
+    diarizer: Diarizer, conversation: Audio
+) -> None:
+    calls: list[tuple[str, int, int]] = []
+    diarize(diarizer, conversation, on_progress=lambda *call: calls.append(call))
+
+    assert calls[-1] == ("diarize", 3, 3)
+    assert {stage for stage, _, _ in calls} == {"diarize"}
+    assert isinstance(diarizer, SileroResemblyzer)
+    assert diarizer.encoder is load_embedder(Settings())
+
+
+@pytest.mark.parametrize("backend", ["pyannote", "moonshine"])
+def test_backends_not_built_yet_say_so(backend: str) -> None:
+    with pytest.raises(ModelUnavailable) as raised:
+        load_diarizer(Settings(diarizer=backend))
+    assert "silero-resemblyzer" in raised.value.hint
+
+
+def test_sixty_seconds_of_digital_silence_has_nobody_in_it(
+    diarizer: Diarizer, shared_data: Path
+) -> None:
+    audio = read_audio(shared_data / "dev" / "adversarial" / "silence_60s.wav")
+    assert audio.duration == pytest.approx(60.0, abs=0.1)
+    assert diarize(diarizer, audio) == ()
