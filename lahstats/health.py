@@ -90,7 +90,7 @@ def check_models(runtime: Runtime) -> PartHealth:
             "backend": m.backend,
             "state": m.state,
             "version": m.version,
-            "loaded": m.loaded,
+            "loaded": runtime.resources.models.loaded,  # in this process, by a job
             "detail": m.detail,
         }
         for m in runtime.models

@@ -31,7 +31,6 @@ class ModelStatus:
     location: str | None
     detail: str
     fix: str | None = None
-    loaded: bool = False
 
     @property
     def usable(self) -> bool:
