@@ -24,6 +24,10 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "LAHSTATS_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("LAHSTATS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# ../shared/data beside the project (see its README): never copied into the project.
+SHARED_DATA = Path(
+    os.environ.get("LAHSTATS_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 # Every LAHSTATS_ variable of the developer's shell would leak into Settings(); tests set their own.
@@ -106,3 +110,14 @@ async def redis_url() -> AsyncIterator[str]:
 def queue_name() -> Iterator[str]:
     """A queue of this test's own on the shared Redis."""
     return f"lahstats:test:{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared evaluation data; skips, saying why, when this checkout has none beside it."""
+    if not (SHARED_DATA / "dev" / "index.json").is_file():
+        pytest.skip(
+            f"shared evaluation data not found at {SHARED_DATA} "
+            "(put it beside the project or set LAHSTATS_TEST_DATA)"
+        )
+    return SHARED_DATA
