@@ -5,11 +5,13 @@ that is a known word run into a particle is split ("bodohla"); spellings and kno
 from the lexicon ("wa lao", "cheap buy"); one to three words that *sound* like a multi-syllable
 target ("bhoji" -> bojio, "key I see" -> kiasi, by ``words.phonetics``); and one-syllable
 look-alikes of the sentence particles ("lot," -> lah) only where a clause ends, since that is
-where Singlish puts them. A changed word keeps what the recogniser wrote in ``Word.heard``.
+where Singlish puts them, allowing for the consonant a particle borrows from the word before
+("again nah" -> again ah). A changed word keeps what the recogniser wrote in ``Word.heard``.
 Nothing here is tuned to particular sentences: the lexicon is the only word list of targets.
 
 It must never turn plain English into a target: words in an entry's ``keep`` list, words after
-an article ("a lot"), and anything that does not sound close enough stay as they are.
+an article ("a lot"), interjections missing a particle's consonant ("oh", "aw", "eh"), and
+anything that does not sound close enough stay as they are.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from functools import cache
 
 from lahstats.pipeline.types import Word
 from lahstats.words.lexicon import Lexicon
-from lahstats.words.phonetics import Phones, distance, is_english, pronounce
+from lahstats.words.phonetics import (
+    VOWELS,
+    Phones,
+    distance,
+    is_english,
+    pronounce,
+    similar,
+)
 
 # Largest per-phone distance at which a window of words is taken for a multi-syllable target.
 # On dev (oracle turns, whisper-tiny) 0.30 keeps "bhoji ho"->bojio and "kiosy"->kiasi while
@@ -131,6 +140,14 @@ def _merged(window: Sequence[Word], target: str) -> Word:
     )
 
 
+def _same_onset(heard: Phones, particle: Phones) -> bool:
+    """A one-syllable particle is its first consonant and a vowel: heard without that consonant
+    it is an English interjection ("oh", "aw", "eh"), not "hor" or "leh"."""
+    if particle[0] in VOWELS:
+        return True
+    return bool(heard) and similar(heard[0], particle[0])
+
+
 @cache
 def _closest(phones: Phones, rules: _Rules, *, particle: bool) -> tuple[float, str]:
     best = (float("inf"), "")
@@ -138,6 +155,8 @@ def _closest(phones: Phones, rules: _Rules, *, particle: bool) -> tuple[float, s
         if target.particle != particle:
             continue
         for pronunciation in target.phones:
+            if particle and not _same_onset(phones, pronunciation):
+                continue
             best = min(best, (distance(phones, pronunciation), target.word))
     return best
 
@@ -148,6 +167,10 @@ def _clause_final(run: Sequence[Word], at: int, rules: _Rules) -> bool:
     return _core(run[at + 1].text) in rules.words
 
 
+def _known(stem: str, rules: _Rules) -> bool:
+    return len(stem) >= 2 and (stem in rules.words or is_english(stem))
+
+
 def _split_word(word: Word, rules: _Rules) -> list[Word]:
     """A made-up word that is a known word run into a particle ("bodohla") as the two words."""
     match = _CORE.match(word.text.strip())
@@ -155,9 +178,15 @@ def _split_word(word: Word, rules: _Rules) -> list[Word]:
         return [word]
     core = match["core"].lower()
     for ending, particle in rules.particle_spellings:
-        stem = core[: -len(ending)]
-        if len(stem) >= 2 and core.endswith(ending) and (stem in rules.words or is_english(stem)):
-            cut = word.start + (word.end - word.start) * len(stem) / len(core)
+        if not core.endswith(ending):
+            continue
+        cut_at = len(core) - len(ending)
+        stem = core[:cut_at]
+        # The consonant both words share is said once and may be written twice ("yallor").
+        if stem.endswith(ending[0]) and ending[0] not in "aeiou" and _known(stem[:-1], rules):
+            stem = stem[:-1]
+        if len(stem) >= 2 and _known(stem, rules):
+            cut = word.start + (word.end - word.start) * cut_at / len(core)
             heard = word.text.strip()
             return [
                 replace(
@@ -194,6 +223,12 @@ def _correct_run(run: list[Word], rules: _Rules) -> list[Word]:
         previous = cores[at - 1] if at else ""
         if previous not in _ENGLISH_BEFORE and _clause_final(run, at, rules):
             score, target = _closest(pronounce(core), rules, particle=True)
+            # Carrying over happens within a phrase, not across a comma ("come on, nah").
+            linked = at > 0 and not _CLAUSE_END.search(run[at - 1].text)
+            carried = _carried_over(previous, core) if linked else ()
+            if carried and _closest(carried, rules, particle=True)[0] == 0:
+                # A guess on top of a guess: only an exact particle once the consonant is gone.
+                score, target = _closest(carried, rules, particle=True)
             if score <= PARTICLE_SOUNDS_LIKE:
                 out.append(_merged([word], target))
                 at += 1
@@ -201,6 +236,15 @@ def _correct_run(run: list[Word], rules: _Rules) -> list[Word]:
         out.append(word)
         at += 1
     return out
+
+
+def _carried_over(previous: str, core: str) -> Phones:
+    """``core`` without a first consonant that ``previous`` ends with: in connected speech the
+    consonant carries over to the next word ("again ah" heard as "again nah"); else ()."""
+    phones = pronounce(core)
+    if previous and len(phones) > 1 and phones[0] not in VOWELS:
+        return phones[1:] if pronounce(previous)[-1:] == phones[:1] else ()
+    return ()
 
 
 def _spoken(window: Sequence[str]) -> Phones:

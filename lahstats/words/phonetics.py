@@ -61,6 +61,7 @@ _LETTERS: tuple[tuple[str, str], ...] = (
     ("ee", "IY"),
     ("ea", "IY"),
     ("ai", "AY"),
+    ("ae", "EY"),  # "mae", "sundae": a made-up "lae" is L EY, not L AA EH
     ("ay", "EY"),
     ("au", "AW"),
     ("ao", "AW"),
@@ -202,6 +203,11 @@ def _substitution(a: str, b: str) -> float:
     if a in VOWELS and b in VOWELS:
         return SUBSTITUTE_VOWEL
     return 1.0
+
+
+def similar(a: str, b: str) -> bool:
+    """Whether two phones are the same or ones a recogniser swaps freely (L/R, M/N, T/D...)."""
+    return _substitution(a, b) <= SUBSTITUTE_NEAR
 
 
 def _indel(phone: str) -> float:

@@ -49,6 +49,9 @@ def test_floor_table(heard: str, meant: str) -> None:
         ("Got bonus met, somemore.", "Got bonus meh, somemore."),
         ("Boss very bodohla.", "Boss very bodoh lah."),  # run together
         ("Eh, key I see one.", "Eh, kiasi one."),
+        ("Yallor, I reach late.", "Ya lor, I reach late."),  # a shared consonant written twice
+        ("Alamak, again nah, last week.", "Alamak, again ah, last week."),  # carried-over n
+        ("The bonus next month lae.", "The bonus next month leh."),  # "ae" said as in "Mae"
     ],
 )
 def test_by_sound_and_context(heard: str, meant: str) -> None:
@@ -73,6 +76,15 @@ def test_by_sound_and_context(heard: str, meant: str) -> None:
         "I told her.",
         "She watched La La Land.",
         "Copy the plan.",
+        "Take it or not, no?",
+        "I got one, no?",  # a carried-over consonant must leave an exact particle ("no" -> "o")
+        "Come on, nah.",  # and never carries over a comma
+        "Okay, aw.",  # a particle heard without its consonant is an interjection
+        "Right, oh.",
+        "No way, eh.",
+        "We ran now.",
+        "Not my mate, Dan.",
+        "The tallest ballroom.",
     ],
 )
 def test_plain_english_stays(english: str) -> None:

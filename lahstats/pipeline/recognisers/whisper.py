@@ -4,7 +4,9 @@ Whisper tiny.en alone writes almost none of the target words ("lah" -> "lot", "w
 "well, now"). Priming every region with a Singlish sentence that uses the tracked words (the
 lexicon's ``example``) makes it spell them: target-word F1 on dev went from 0.13 to 0.58 with
 oracle turns. Priming has a price: on a short unclear clip Whisper may echo the prompt, so a
-segment made only of tracked words repeated from the prompt is dropped.
+segment made only of tracked words repeated from the prompt is dropped, and so is a segment
+stuck in a repetition loop. Beam search sometimes starts a transcript late and passes over a
+whole first utterance, so turn time that no word covers is recognised again on its own.
 
 Loads weights from disk only (``local_files_only``); never downloads.
 """
@@ -17,18 +19,26 @@ from typing import Any
 
 from lahstats.errors import ModelUnavailable
 from lahstats.pipeline.count import tokens
-from lahstats.pipeline.transcribe import STAGE, speaker_at, speech_regions
+from lahstats.pipeline.transcribe import STAGE, speaker_at, speech_regions, unheard
 from lahstats.pipeline.types import Audio, ProgressHook, Turn, Word
 from lahstats.words.lexicon import Lexicon
 
-# Greedy decoding: beam 5 gained 0.02 F1 on dev for 2-3x the time (RTF 0.07 -> 0.2).
-BEAM_SIZE = 1
+# Beam search: on dev (oracle turns) beam 5 gave F1 0.711 against 0.685 for beam 3 and 0.680
+# greedy, for about 1.5x the time (transcribe RTF ~0.15-0.19 against ~0.10-0.15 on a busy
+# 2-core CPU).
+BEAM_SIZE = 5
 # A segment this unlikely to be speech, and not confidently decoded, is noise (Whisper's own
 # default pair, kept explicit because regions are short and padded).
 NO_SPEECH = 0.6
 LOGPROB_FLOOR = -1.0
-# Temperature fallback re-decodes a region up to five times and mostly adds hallucinations.
-TEMPERATURES = (0.0, 0.4)
+# No temperature fallback: re-decoding by random sampling mostly adds hallucinations, makes the
+# same audio give different words from run to run ("You" on silence, now and then), and with
+# beam 5 gave the same F1 on dev as (0.0, 0.4). Repetition loops are dropped instead.
+TEMPERATURES = (0.0,)
+# A segment whose text compresses this well is a repetition loop ("and I'll see you in the next
+# video, and I'll see you..." 30 times after a short clip on dev) and is dropped: Whisper's own
+# threshold for re-decoding, used here to decide what is kept.
+COMPRESSION_LIMIT = 2.4
 
 
 def bundled_tiny_en() -> Path:
@@ -74,7 +84,12 @@ class WhisperRecogniser:
         words: list[Word] = []
         on_progress(STAGE, 0, len(regions))
         for done, (start, end) in enumerate(regions, start=1):
-            words.extend(self._region(audio, start, end, turns))
+            heard = self._region(audio, start, end, turns)
+            # Only where Whisper heard something else in the region: a region it found empty is
+            # noise, and a second try on noise is how it makes up words ("You").
+            for missed_start, missed_end in unheard(turns, heard, start, end) if heard else ():
+                heard.extend(self._region(audio, missed_start, missed_end, turns))
+            words.extend(heard)
             on_progress(STAGE, done, len(regions))
         return tuple(words)
 
@@ -97,7 +112,9 @@ class WhisperRecogniser:
             warnings.simplefilter("ignore", RuntimeWarning)
             segments, _ = self._model.transcribe(audio.slice(start, end), **options)
             for segment in segments:
-                if self._echoes_prompt(segment.text):
+                if segment.compression_ratio > COMPRESSION_LIMIT or self._echoes_prompt(
+                    segment.text
+                ):
                     continue
                 for heard in segment.words or ():
                     if not heard.word.strip():
