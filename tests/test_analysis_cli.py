@@ -44,7 +44,7 @@ def test_analyze_prints_speakers_counts_and_writes_rttm_and_samples(
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["duration_seconds"] == pytest.approx(14.16, abs=0.05)
+    assert data["duration_seconds"] == pytest.approx(16.49, abs=0.05)
     assert len(data["speakers"]) == 2
     assert sum(s["speaking_seconds"] for s in data["speakers"]) > 8
     assert data["transcript"], "no transcript lines"

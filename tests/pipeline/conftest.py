@@ -18,6 +18,6 @@ def fixtures_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def two_speakers() -> tuple[Path, dict[str, Any]]:
-    """14 s of two espeak-ng voices (A, B, A) and the truth about them."""
+    """16.5 s of two espeak-ng voices (A, B, A) and the truth about them."""
     truth = json.loads((FIXTURES / "two_speakers.json").read_text())
     return FIXTURES / "two_speakers.flac", truth

@@ -40,20 +40,54 @@ def speakers(turns: tuple[Turn, ...]) -> list[str]:
     return list(dict.fromkeys(turn.speaker for turn in turns))
 
 
-def test_two_voices_are_two_speakers_with_turns_near_the_truth(
+def test_speech_of_the_fixture_is_found_with_turn_edges_near_the_truth(
     diarizer: Diarizer, conversation: Audio, two_speakers: tuple[Path, dict[str, Any]]
 ) -> None:
     turns = diarize(diarizer, conversation)
 
-    assert speakers(turns) == ["SPEAKER_00", "SPEAKER_01"]
     assert list(turns) == sorted(turns, key=lambda turn: turn.start)
-    label = {"A": "SPEAKER_00", "B": "SPEAKER_01"}
+    # The fixture's two espeak-ng voices differ in little but pitch, and WeSpeaker (trained on
+    # real voices) hears them as one: who is who is tested on real speech below.
     for truth in two_speakers[1]["turns"]:
         found = [t for t in turns if t.start < truth["end"] and t.end > truth["start"]]
-        main = max(found, key=lambda t: min(t.end, truth["end"]) - max(t.start, truth["start"]))
-        assert main.speaker == label[truth["speaker"]], (truth, turns)
-        assert main.start == pytest.approx(truth["start"], abs=0.5), (truth, turns)
-        assert main.end == pytest.approx(truth["end"], abs=0.5), (truth, turns)
+        assert min(t.start for t in found) == pytest.approx(truth["start"], abs=0.5), turns
+        assert max(t.end for t in found) == pytest.approx(truth["end"], abs=0.5), turns
+
+
+def test_a_real_two_person_recording_has_two_speakers_in_the_right_places(
+    diarizer: Diarizer, shared_data: Path
+) -> None:
+    folder = shared_data / "dev" / "real" / "pyannote_sample"
+    audio = read_audio(folder / "sample.wav")
+    truth = [line.split() for line in (folder / "sample.rttm").read_text().splitlines()]
+
+    turns = diarize(diarizer, audio)
+
+    assert speakers(turns) == ["SPEAKER_00", "SPEAKER_01"]
+    # every 10 ms where exactly one reference speaker talks: the hypothesis speaker most often
+    # heard with each reference speaker must differ, and be right on 90 % of such frames
+    frames = np.arange(round(audio.duration * 100)) / 100
+    who = np.full(len(frames), "", dtype=object)
+    count = np.zeros(len(frames), int)
+    for fields in truth:
+        start, length = float(fields[3]), float(fields[4])
+        inside = (frames >= start) & (frames < start + length)
+        who[inside], count[inside] = fields[7], count[inside] + 1
+    heard = np.full(len(frames), "", dtype=object)
+    for turn in turns:
+        heard[(frames >= turn.start) & (frames < turn.end)] = turn.speaker
+    single = count == 1
+    pairs = {
+        (ref, hyp): int(((who == ref) & (heard == hyp) & single).sum())
+        for ref in ("speaker90", "speaker91")
+        for hyp in ("SPEAKER_00", "SPEAKER_01")
+    }
+    mapping = {
+        ref: max(speakers(turns), key=lambda hyp: pairs[ref, hyp])
+        for ref in ("speaker90", "speaker91")
+    }
+    assert len(set(mapping.values())) == 2, pairs
+    assert sum(pairs[ref, hyp] for ref, hyp in mapping.items()) >= 0.9 * single.sum(), pairs
 
 
 def test_hints_set_the_number_of_speakers(diarizer: Diarizer, conversation: Audio) -> None:
@@ -82,7 +116,7 @@ def test_progress_is_reported_and_the_encoder_is_shared(
     assert diarizer.encoder is load_embedder(Settings())
 
 
-@pytest.mark.parametrize("backend", ["pyannote", "moonshine"])
+@pytest.mark.parametrize("backend", ["pyannote"])
 def test_backends_not_built_yet_say_so(backend: str) -> None:
     with pytest.raises(ModelUnavailable) as raised:
         load_diarizer(Settings(diarizer=backend))

@@ -1,0 +1,103 @@
+"""Which windows share a voice: the WeSpeaker ResNet of pyannote's community-1 pipeline on ONNX.
+
+The diarizer clusters speech windows with these embeddings because they tell real voices apart
+far better than resemblyzer's GE2E: on the dev AMI clips windows of two different people score a
+cosine near 0.0 here against 0.6-0.7 with GE2E. The model is the ORT export that moonshine-voice
+compiles into ``libmoonshine.so`` (read by ``segmentation.embedded_model``, never through
+moonshine's own API); its input is Kaldi's log-mel filterbank, rebuilt here in numpy. It is about
+4x the cost of GE2E per window, so the diarizer embeds sparse windows with it. Nothing here touches
+the network; voiceprints across sessions stay GE2E (``lahstats.pipeline.embed``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from lahstats.pipeline.segmentation import embedded_model, ort_session
+from lahstats.pipeline.types import SAMPLE_RATE, Samples
+
+Vectors = npt.NDArray[np.float32]
+
+ENCODER_NAME = "wespeaker-community1"
+# torchaudio.compliance.kaldi.fbank as pyannote's WeSpeaker wrapper calls it: 80 bands, 25 ms
+# Hamming frames every 10 ms, 512-point FFT, pre-emphasis 0.97, no dither, snip_edges.
+_N_MELS = 80
+_FRAME = 400
+_HOP = 160
+_N_FFT = 512
+_PREEMPHASIS = 0.97
+_LOW_HZ = 20.0
+_BATCH = 32
+
+
+def _mel_banks() -> Vectors:
+    """Kaldi's triangular filters on its mel scale (1127 ln(1 + f/700)), Nyquist bin left out."""
+    low, high = 1127.0 * np.log1p(_LOW_HZ / 700.0), 1127.0 * np.log1p(SAMPLE_RATE / 2 / 700.0)
+    step = (high - low) / (_N_MELS + 1)
+    mels = 1127.0 * np.log1p(np.arange(_N_FFT // 2) * SAMPLE_RATE / _N_FFT / 700.0)
+    banks = np.zeros((_N_MELS, _N_FFT // 2 + 1), np.float32)
+    for band in range(_N_MELS):
+        left, centre, right = (low + (band + k) * step for k in range(3))
+        rise, fall = (mels - left) / (centre - left), (right - mels) / (right - centre)
+        banks[band, : _N_FFT // 2] = np.maximum(0.0, np.minimum(rise, fall))
+    return banks
+
+
+_BANKS = _mel_banks()
+_WINDOW = (0.54 - 0.46 * np.cos(2 * np.pi * np.arange(_FRAME) / (_FRAME - 1))).astype(np.float32)
+
+
+def fbank_frames(samples: Samples, frames: int) -> Vectors:
+    """(frames, 80) Kaldi log-mel energies every 10 ms, zero-padded or cut to ``frames`` so that
+    row i lines up with row i of ``embed.mel_frames`` (within the 12 ms of their centring)."""
+    wave = samples.astype(np.float32) * 32768.0  # Kaldi works on 16-bit sample values
+    if len(wave) < _FRAME:
+        wave = np.concatenate([wave, np.zeros(_FRAME - len(wave), np.float32)])
+    count = 1 + (len(wave) - _FRAME) // _HOP
+    out = np.zeros((frames, _N_MELS), np.float32)
+    for lo in range(0, min(count, frames), 4096):  # bounds the FFT buffer on long recordings
+        rows = np.arange(lo, min(count, frames, lo + 4096))
+        chunk = wave[rows[:, None] * _HOP + np.arange(_FRAME)[None, :]]
+        chunk = chunk - chunk.mean(axis=1, keepdims=True)
+        chunk = np.concatenate(
+            [chunk[:, :1] * (1 - _PREEMPHASIS), chunk[:, 1:] - _PREEMPHASIS * chunk[:, :-1]], 1
+        )
+        power = np.abs(np.fft.rfft(chunk * _WINDOW, n=_N_FFT, axis=1)) ** 2
+        energy = power.astype(np.float32) @ _BANKS.T
+        out[rows] = np.log(np.maximum(energy, np.finfo(np.float32).eps))
+    return out
+
+
+class WeSpeakerEncoder:
+    """One unit vector per window of fbank frames (the model pools statistics over the window)."""
+
+    name = ENCODER_NAME
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    def embed_windows(self, fbank: Vectors, starts: Sequence[int], length: int) -> Vectors:
+        if len(starts) == 0:
+            return np.zeros((0, 256), np.float32)
+        need = max(starts) + length
+        if len(fbank) < need:
+            fbank = np.concatenate([fbank, np.zeros((need - len(fbank), _N_MELS), np.float32)])
+        out = []
+        for lo in range(0, len(starts), _BATCH):
+            batch = np.stack([fbank[s : s + length] for s in starts[lo : lo + _BATCH]])
+            batch -= batch.mean(axis=1, keepdims=True)  # pyannote centres each window's fbank
+            weights = np.ones(batch.shape[:2], np.float32)
+            (raw,) = self._session.run(None, {"fbank": batch, "weights": weights})
+            out.append(raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-9))
+        return np.concatenate(out).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def load_wespeaker() -> WeSpeakerEncoder:
+    """The encoder, loaded once per process."""
+    return WeSpeakerEncoder(ort_session(embedded_model("embedding")))
