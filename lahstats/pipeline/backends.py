@@ -156,9 +156,10 @@ def _hub_or_dir(
 
 def _diarizer(settings: Settings) -> ModelStatus:
     match settings.diarizer:
-        case "silero-resemblyzer":
+        case "embedded":
+            # silero-vad's ONNX graph; the segmentation and WeSpeaker models are checked on load
             return _embedded(
-                "diarizer", "silero-resemblyzer", "silero-vad", "silero_vad", "data/silero_vad.jit"
+                "diarizer", "embedded", "silero-vad", "silero_vad", "data/silero_vad.onnx"
             )
         case "pyannote":
             return _hub_or_dir(

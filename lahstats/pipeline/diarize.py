@@ -84,7 +84,7 @@ class Diarizer(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class SileroResemblyzer:
+class EmbeddedDiarizer:
     """silero VAD and segmentation + WeSpeaker clustering + GE2E frame labels; ``encoder``
     (GE2E) is shared with the embedder."""
 
@@ -92,7 +92,7 @@ class SileroResemblyzer:
     encoder: GE2EEncoder
     voices: WeSpeakerEncoder
     segmenter: Segmenter
-    name: str = "silero-resemblyzer"
+    name: str = "embedded"
 
     def diarize(
         self, audio: Audio, hints: SpeakerHints, on_progress: ProgressHook
@@ -226,14 +226,14 @@ def _smooth(scores: Vectors, speech: npt.NDArray[np.bool_]) -> npt.NDArray[np.in
 
 def load_diarizer(settings: Settings) -> Diarizer:
     match settings.diarizer:
-        case "silero-resemblyzer":
-            return SileroResemblyzer(
+        case "embedded":
+            return EmbeddedDiarizer(
                 load_speech_detector(), load_ge2e(), load_wespeaker(), load_segmenter()
             )
         case "pyannote":
             raise ModelUnavailable(
                 "the pyannote diarizer is not available in this version",
-                hint="Set LAHSTATS_DIARIZER=silero-resemblyzer (the embedded default).",
+                hint="Set LAHSTATS_DIARIZER=embedded (the default).",
             )
 
 

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from lahstats.errors import ModelUnavailable
-from lahstats.pipeline.diarize import Diarizer, SileroResemblyzer, diarize, load_diarizer
+from lahstats.pipeline.diarize import Diarizer, EmbeddedDiarizer, diarize, load_diarizer
 from lahstats.pipeline.embed import load_embedder
 from lahstats.pipeline.types import SAMPLE_RATE, Audio, SpeakerHints, Turn
 from lahstats.settings import Settings
@@ -112,7 +112,7 @@ def test_progress_is_reported_and_the_encoder_is_shared(
 
     assert calls[-1] == ("diarize", 3, 3)
     assert {stage for stage, _, _ in calls} == {"diarize"}
-    assert isinstance(diarizer, SileroResemblyzer)
+    assert isinstance(diarizer, EmbeddedDiarizer)
     assert diarizer.encoder is load_embedder(Settings())
 
 
@@ -120,7 +120,7 @@ def test_progress_is_reported_and_the_encoder_is_shared(
 def test_backends_not_built_yet_say_so(backend: str) -> None:
     with pytest.raises(ModelUnavailable) as raised:
         load_diarizer(Settings(diarizer=backend))
-    assert "silero-resemblyzer" in raised.value.hint
+    assert "LAHSTATS_DIARIZER=embedded" in raised.value.hint
 
 
 def test_sixty_seconds_of_digital_silence_has_nobody_in_it(
