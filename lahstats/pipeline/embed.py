@@ -43,7 +43,7 @@ _HOP = round(SAMPLE_RATE * FRAME_SECONDS)
 _N_FFT = 400
 _N_MELS = 40
 WINDOW_FRAMES = 160
-_BATCH = 64  # windows per forward pass: bounds memory on 30 min recordings
+_BATCH = 16  # windows per forward pass: bounds memory (64 cost 50 MB more, no faster)
 
 # What ``embed_speakers`` keeps of a speaker's turns: the edges of a turn are where another
 # voice most often overlaps, and a voice with under a second of clean speech keeps its overlaps.
