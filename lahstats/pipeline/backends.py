@@ -157,10 +157,15 @@ def _hub_or_dir(
 def _diarizer(settings: Settings) -> ModelStatus:
     match settings.diarizer:
         case "embedded":
-            # silero-vad's ONNX graph; the segmentation and WeSpeaker models are checked on load
-            return _embedded(
+            # silero-vad's ONNX graph, and the library that carries the community-1 segmentation
+            # and WeSpeaker models (segmentation.py reads them out of it)
+            vad = _embedded(
                 "diarizer", "embedded", "silero-vad", "silero_vad", "data/silero_vad.onnx"
             )
+            carrier = _embedded(
+                "diarizer", "embedded", "moonshine-voice", "moonshine_voice", "libmoonshine.so"
+            )
+            return vad if not vad.usable else carrier if not carrier.usable else vad
         case "pyannote":
             return _hub_or_dir(
                 "diarizer",

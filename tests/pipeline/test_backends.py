@@ -70,3 +70,21 @@ def test_an_uninstalled_production_stack_says_which_extra() -> None:
 def test_device_resolution() -> None:
     assert resolve_device("cpu") == "cpu"
     assert resolve_device("auto") in {"cpu", "cuda"}
+
+
+def test_the_embedded_diarizer_needs_the_library_that_carries_its_models(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import lahstats.pipeline.backends as backends
+
+    real = backends._package_dir
+    monkeypatch.setattr(
+        backends,
+        "_package_dir",
+        lambda module: tmp_path if module == "moonshine_voice" else real(module),
+    )
+    status = next(s for s in inspect_models(Settings()) if s.role == "diarizer")
+    assert status.state == "missing"
+    assert "libmoonshine.so" in status.detail
+    assert status.fix
+    assert "moonshine-voice" in status.fix
