@@ -24,11 +24,16 @@ if TYPE_CHECKING:
     from lahstats.settings import Settings
 
 STAGE = "transcribe"
-# Turns closer than this (seconds) are recognised together: the recogniser hears a short reply
-# in the context of what came before. Larger gaps (1 s, 3 s) lowered F1 on dev (0.58 -> 0.50).
-REGION_GAP = 0.3
-# Audio kept on each side of a region so the first and last syllables are not clipped.
-REGION_PAD = 0.15
+# Padded turns closer than this (seconds) are recognised together. With oracle turns larger gaps
+# (1 s, 3 s) lowered F1 (0.58 -> 0.50); with the diarizer's turns, which bridge pauses, the whole
+# pipeline on synthetic dev gave (gap, pad -> F1, RTF): 0.3, 0.15 -> 0.629, 0.137;
+# 0.15, 0.15 -> 0.643, 0.152; 0.0, 0.15 -> 0.672, 0.191; 0.0, 0.25 -> 0.685, 0.163;
+# 0.0, 0.35 -> 0.643, 0.133; -0.1, 0.25 -> 0.682, 0.178. Every region costs a full Whisper
+# encoder pass, hence the RTF.
+REGION_GAP = 0.0
+# Audio kept on each side of a turn so the first and last syllables are not clipped; padded turns
+# that touch are recognised together.
+REGION_PAD = 0.25
 # Turn time this long (seconds) inside a recognised region with no word in it is recognised
 # again on its own: Whisper with beam search may start its transcript at a later timestamp and
 # skip a whole first utterance (5 s of the two-speaker fixture). Margin: words' timestamps are

@@ -105,3 +105,19 @@ def test_silence_and_noise_give_no_words(whisper: Transcriber) -> None:
     assert transcribe(whisper, silence, turns) == ()
     assert transcribe(whisper, noise, turns) == ()
     assert transcribe(whisper, silence, ()) == ()
+
+
+def test_only_very_quiet_clips_are_brought_up_before_recognition() -> None:
+    import numpy as np
+
+    from lahstats.pipeline.recognisers.whisper import audible
+
+    tone = np.sin(np.linspace(0, 2000, 16000)).astype(np.float32)
+    quiet = tone * 0.002  # about -57 dBFS
+    louder = audible(quiet)
+    assert 0.05 < float(np.sqrt(np.mean(louder**2))) < 0.15
+    assert np.abs(louder).max() < 0.99
+    normal = tone * 0.2
+    assert audible(normal) is normal
+    silent = np.zeros(100, np.float32)
+    assert audible(silent) is silent

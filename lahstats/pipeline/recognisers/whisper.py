@@ -17,10 +17,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lahstats.errors import ModelUnavailable
 from lahstats.pipeline.count import tokens
 from lahstats.pipeline.transcribe import STAGE, speaker_at, speech_regions, unheard
-from lahstats.pipeline.types import Audio, ProgressHook, Turn, Word
+from lahstats.pipeline.types import Audio, ProgressHook, Samples, Turn, Word
 from lahstats.words.lexicon import Lexicon
 
 # Beam search: on dev (oracle turns) beam 5 gave F1 0.711 against 0.685 for beam 3 and 0.680
@@ -54,6 +56,24 @@ def bundled_tiny_en() -> Path:
     if not (path / "model.bin").is_file():
         raise ModelUnavailable(f"Whisper tiny.en weights are missing from {path}", hint=hint)
     return path
+
+
+QUIET_RMS = 0.01  # -40 dBFS
+
+
+def audible(clip: Samples) -> Samples:
+    """A very quiet clip (under -40 dBFS RMS) brought up to about -20 dBFS (at most +40 dB, peaks
+    under 0.99): Whisper hears little in speech 30 dB down (a phone across the table), and only
+    turns the diarizer found get here. Louder clips stay as they are: raising every clip to
+    -20 dBFS cost synthetic dev F1 0.685 -> 0.648."""
+    rms = float(np.sqrt(np.mean(np.square(clip, dtype=np.float64)))) if len(clip) else 0.0
+    if rms < 1e-6 or rms >= QUIET_RMS:
+        return clip
+    gain = min(10 ** (-20 / 20) / rms, 100.0)
+    peak = float(np.abs(clip).max()) * gain
+    if peak > 0.99:
+        gain *= 0.99 / peak
+    return (clip * gain).astype(np.float32)
 
 
 class WhisperRecogniser:
@@ -110,7 +130,7 @@ class WhisperRecogniser:
         with warnings.catch_warnings():
             # numpy warns on the empty mean of a silent clip's word alignment; harmless.
             warnings.simplefilter("ignore", RuntimeWarning)
-            segments, _ = self._model.transcribe(audio.slice(start, end), **options)
+            segments, _ = self._model.transcribe(audible(audio.slice(start, end)), **options)
             for segment in segments:
                 if segment.compression_ratio > COMPRESSION_LIMIT or self._echoes_prompt(
                     segment.text
