@@ -15,6 +15,7 @@ from typing import TextIO
 import click
 
 from lahstats.errors import LahstatsError
+from lahstats.pipeline.types import SpeakerHints
 from lahstats.settings import get_settings
 
 
@@ -43,9 +44,7 @@ class ProgressBar:
         self.stream.flush()
 
 
-def _hints(speakers: int | None, minimum: int | None, maximum: int | None) -> object:
-    from lahstats.pipeline.types import SpeakerHints
-
+def _hints(speakers: int | None, minimum: int | None, maximum: int | None) -> SpeakerHints:
     if speakers is not None and (minimum is not None or maximum is not None):
         raise click.UsageError("give either --speakers or --min-speakers/--max-speakers")
     try:
@@ -85,10 +84,8 @@ def analyze(  # noqa: PLR0917  (click passes each option as an argument)
     from lahstats.pipeline.run import analyze as run_analysis
     from lahstats.pipeline.run import banded, load_models
     from lahstats.pipeline.summary import render, summarise
-    from lahstats.pipeline.types import SpeakerHints
 
     hints = _hints(speakers, min_speakers, max_speakers)
-    assert isinstance(hints, SpeakerHints)
     settings = get_settings()
     progress = ProgressBar()
     try:

@@ -4,6 +4,7 @@
 fills each role, which package version provides it, and whether its weights are on disk, with a
 fix when they are not. ``/health`` and ``lahstats doctor`` show this; the stages' ``load_*``
 functions use it to fail with a clear message instead of reaching for a network that is absent.
+``package_file`` and ``ort_session`` are how the embedded stages find and open their weights.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from lahstats.errors import ModelUnavailable
 from lahstats.settings import Settings
 
 Role = Literal["diarizer", "transcriber", "embedder"]
@@ -45,6 +47,35 @@ def _package_dir(module: str) -> Path | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(next(iter(spec.submodule_search_locations)))
+
+
+def package_file(distribution: str, module: str, relative: str) -> Path:
+    """A file shipped inside an installed package, found without importing the package (some
+    change process-wide state on import); ``ModelUnavailable`` with the fix when it is absent."""
+    package = _package_dir(module)
+    if package is None:
+        raise ModelUnavailable(
+            f"{distribution} is not installed",
+            hint="Install the default model stack: `make install` "
+            f"(or `pip install '{distribution}'`).",
+        )
+    path = package / relative
+    if not path.is_file():
+        raise ModelUnavailable(
+            f"{relative} is missing from {package}",
+            hint=f"Reinstall it: `pip install --force-reinstall '{distribution}'`.",
+        )
+    return path
+
+
+def ort_session(model: bytes | str, *, threads: int = 2) -> Any:
+    """An ONNX Runtime CPU session on a model's bytes or file, with ``threads`` per operator."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def _version(distribution: str) -> str | None:

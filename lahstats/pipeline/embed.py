@@ -9,16 +9,15 @@ for the network. Loading goes through one cache so the diarizer and the embedder
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from lahstats.errors import ModelUnavailable
+from lahstats.pipeline.backends import package_file
 from lahstats.pipeline.types import (
     SAMPLE_RATE,
     Audio,
@@ -109,22 +108,6 @@ def unit(vector: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
     return (vector / norm if norm > 0 else vector).astype(np.float32)
 
 
-def _weights_path() -> Path:
-    spec = importlib.util.find_spec("resemblyzer")  # finds the package without running it
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailable(
-            "the resemblyzer voice encoder is not installed",
-            hint="Install the default model stack: `make install` (or `pip install resemblyzer`).",
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
-    if not path.is_file():
-        raise ModelUnavailable(
-            f"resemblyzer's weights are missing: {path}",
-            hint="Reinstall it: `pip install --force-reinstall resemblyzer`.",
-        )
-    return path
-
-
 @lru_cache(maxsize=1)
 def load_ge2e() -> GE2EEncoder:
     """The encoder, loaded once per process and shared by the diarizer and the embedder."""
@@ -142,7 +125,8 @@ def load_ge2e() -> GE2EEncoder:
             unit: torch.Tensor = raw / raw.norm(dim=1, keepdim=True).clamp_min(1e-8)
             return unit
 
-    checkpoint = torch.load(_weights_path(), map_location="cpu", weights_only=True)
+    weights = package_file("resemblyzer", "resemblyzer", "pretrained.pt")
+    checkpoint = torch.load(weights, map_location="cpu", weights_only=True)
     network = Network()
     # the checkpoint also holds GE2E's training-only similarity scale; nothing else may differ
     missing, unexpected = network.load_state_dict(checkpoint["model_state"], strict=False)

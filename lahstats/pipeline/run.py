@@ -12,14 +12,13 @@ every recording. Nothing here is async: the service calls these functions from a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from lahstats.pipeline.correct import correct
 from lahstats.pipeline.count import count_words, segments
-from lahstats.pipeline.decode import decode_chunks
 from lahstats.pipeline.diarize import Diarizer, diarize, load_diarizer
 from lahstats.pipeline.embed import VoiceEncoder, embed_speakers, load_embedder
 from lahstats.pipeline.sample import cut_samples
@@ -27,7 +26,6 @@ from lahstats.pipeline.transcribe import Transcriber, load_transcriber, transcri
 from lahstats.pipeline.types import (
     Analysis,
     Audio,
-    Chunk,
     ProgressHook,
     SpeakerHints,
     no_progress,
@@ -106,11 +104,6 @@ class _Clock:
             yield
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
-
-
-def decode(chunks: Sequence[Chunk], *, on_progress: ProgressHook = no_progress) -> Audio:
-    """The decode band of a job: ordered chunks to 16 kHz mono audio (progress 0 to 10)."""
-    return decode_chunks(chunks, on_progress=banded(on_progress))
 
 
 def analyze_speech(

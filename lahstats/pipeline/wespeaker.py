@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from lahstats.pipeline.segmentation import embedded_model, ort_session
+from lahstats.pipeline.backends import ort_session
+from lahstats.pipeline.segmentation import embedded_model
 from lahstats.pipeline.types import SAMPLE_RATE, Samples
 
 Vectors = npt.NDArray[np.float32]

@@ -88,3 +88,16 @@ def test_the_embedded_diarizer_needs_the_library_that_carries_its_models(
     assert "libmoonshine.so" in status.detail
     assert status.fix
     assert "moonshine-voice" in status.fix
+
+
+def test_a_file_missing_from_a_package_is_a_clear_model_error() -> None:
+    from lahstats.errors import ModelUnavailable
+    from lahstats.pipeline.backends import package_file
+
+    assert package_file("silero-vad", "silero_vad", "data/silero_vad.onnx").is_file()
+    with pytest.raises(ModelUnavailable, match=r"nothing\.onnx is missing") as missing:
+        package_file("silero-vad", "silero_vad", "data/nothing.onnx")
+    assert "force-reinstall 'silero-vad'" in missing.value.hint
+    with pytest.raises(ModelUnavailable, match="not installed") as absent:
+        package_file("no-such-dist", "no_such_module_here", "x")
+    assert "pip install 'no-such-dist'" in absent.value.hint
