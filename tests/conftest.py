@@ -7,6 +7,7 @@ servers are required on CI (``CI=true``); elsewhere the tests that need them ski
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
@@ -17,8 +18,12 @@ from urllib.parse import urlparse
 import asyncpg
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import delete
 
 from lahstats.settings import Settings
+from lahstats.storage.database import Database
+from lahstats.storage.migrations import upgrade
+from lahstats.storage.models import metadata
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "LAHSTATS_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test"
@@ -90,6 +95,32 @@ async def postgres_url() -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def migrated_postgres_url(postgres_url: str) -> str:
+    await asyncio.to_thread(upgrade, postgres_url)
+    return postgres_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    return str(request.getfixturevalue("migrated_postgres_url"))
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """The same migrated schema on both backends the service supports, emptied after the test."""
+    if database_url.startswith("sqlite"):
+        await asyncio.to_thread(upgrade, database_url)
+    db = Database(database_url)
+    yield db
+    async with db.session() as session:
+        for table in reversed(metadata.sorted_tables):
+            await session.execute(delete(table))
+    await db.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -135,6 +135,8 @@ class RecordingSession(SQLModel, table=True):
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Written by the job while it runs; a `processing` session whose heartbeat is old was orphaned.
     heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The runner processing the session holds this token; see SessionRepository.acquire_lease.
+    lease_token: str | None = Field(default=None, max_length=64)
     updated_at: datetime = _created_at()
 
 

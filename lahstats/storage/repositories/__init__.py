@@ -10,6 +10,7 @@ from lahstats.storage.repositories.groups import GroupRepository
 from lahstats.storage.repositories.profiles import ProfileRepository
 from lahstats.storage.repositories.sessions import SessionRepository
 from lahstats.storage.repositories.speakers import NewSpeaker, SpeakerRepository
+from lahstats.storage.repositories.stats import StatsRepository
 from lahstats.storage.repositories.transcripts import NewSegment, TranscriptRepository
 from lahstats.storage.repositories.word_counts import WordCountRepository
 
@@ -22,6 +23,7 @@ __all__ = [
     "ProfileRepository",
     "SessionRepository",
     "SpeakerRepository",
+    "StatsRepository",
     "TranscriptRepository",
     "WordCountRepository",
 ]

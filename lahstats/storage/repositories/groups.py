@@ -53,7 +53,7 @@ class GroupRepository(Repository):
         self, group_id: uuid.UUID, user_id: uuid.UUID, role: MemberRole = MemberRole.MEMBER
     ) -> GroupMember:
         """Adds a member; joining twice keeps the first membership."""
-        existing = await self.session.get(GroupMember, (group_id, user_id))
+        existing = await self.member(group_id, user_id)
         if existing is not None:
             return existing
         member = GroupMember(group_id=group_id, user_id=user_id, role=role)
@@ -62,7 +62,10 @@ class GroupRepository(Repository):
         return member
 
     async def is_member(self, group_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-        return await self.session.get(GroupMember, (group_id, user_id)) is not None
+        return await self.member(group_id, user_id) is not None
+
+    async def member(self, group_id: uuid.UUID, user_id: uuid.UUID) -> GroupMember | None:
+        return await self.session.get(GroupMember, (group_id, user_id))
 
     async def members(self, group_id: uuid.UUID) -> Sequence[tuple[GroupMember, Profile]]:
         result = await self.session.execute(

@@ -136,3 +136,29 @@ class SpeakerRepository(Repository):
             )
         )
         return len(result.all())
+
+    async def lock_for_session(self, session_id: uuid.UUID) -> Sequence[SessionSpeaker]:
+        """The session's speakers, re-read and locked until the transaction ends.
+
+        Claims and unclaims of one session take this lock first, so they run one after another:
+        the last claim sees every other one and completes the session (on PostgreSQL two racing
+        claims would otherwise each see the other's speaker unclaimed). SQLite ignores
+        ``FOR UPDATE``; it lets one writer in at a time anyway.
+        """
+        result = await self.session.execute(
+            select(SessionSpeaker)
+            .where(col(SessionSpeaker.session_id) == session_id)
+            .order_by(col(SessionSpeaker.id))  # one lock order for everyone: no deadlocks
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return result.scalars().all()
+
+    async def counts_for_speaker(self, speaker_id: uuid.UUID) -> dict[str, int]:
+        """``{word: count}`` the pipeline found for one speaker."""
+        result = await self.session.execute(
+            select(col(SpeakerWordCount.word), col(SpeakerWordCount.count)).where(
+                col(SpeakerWordCount.speaker_id) == speaker_id
+            )
+        )
+        return {word: int(count) for word, count in result.all()}
