@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from lahstats.jobs.context import JobResources
 from lahstats.jobs.queue import ArqQueue, InProcessQueue, JobQueue
+from lahstats.jobs.recovery import Sweeper
 from lahstats.jobs.worker import SupervisedWorker, worker_context
 from lahstats.pipeline.backends import ModelStatus, inspect_models, resolve_device
 from lahstats.settings import Settings
@@ -27,6 +28,7 @@ class Runtime:
     queue: JobQueue
     resources: JobResources
     worker: SupervisedWorker | None = None
+    sweeper: Sweeper | None = None
     device: str = "cpu"
     models: list[ModelStatus] = field(default_factory=list)
 
@@ -45,8 +47,11 @@ class Runtime:
             queue = ArqQueue(settings.redis_url, queue_name=settings.queue_name)
             worker = SupervisedWorker(settings, resources)
         else:
+            # One try more than the job allows itself, so the job decides when to give up.
             queue = InProcessQueue(
-                worker_context(resources), concurrency=settings.worker_concurrency
+                worker_context(resources),
+                concurrency=settings.worker_concurrency,
+                max_tries=settings.job_max_tries + 1,
             )
         return cls(
             settings=settings,
@@ -57,14 +62,25 @@ class Runtime:
             worker=worker,
         )
 
-    async def start(self, *, with_worker: bool = True) -> None:
+    async def start(self, *, with_worker: bool = True, with_sweeper: bool = True) -> None:
+        """``with_worker``: run ARQ workers in this process (``lahstats worker`` runs its own).
+
+        ``with_sweeper``: queue sessions orphaned by a crash again (see ``jobs/recovery.py``).
+        """
         # Both look at the disk and may import torch: keep them off the event loop.
         self.models = await asyncio.to_thread(inspect_models, self.settings)
         self.device = await asyncio.to_thread(resolve_device, self.settings.device)
         if self.worker is not None and with_worker:
             self.worker.start()
+        if with_sweeper and self.sweeper is None:
+            # Built here, not in build(): it must feed the queue this runtime ends up with.
+            self.sweeper = Sweeper(self.database, self.queue, self.settings)
+            self.sweeper.start()
 
     async def stop(self) -> None:
+        if self.sweeper is not None:
+            await self.sweeper.stop()
+            self.sweeper = None
         if self.worker is not None:
             await self.worker.stop()
         await self.queue.close()

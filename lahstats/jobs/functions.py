@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
+from lahstats.jobs.process import PROCESS_SESSION, process_session
 
 JobFunction = Callable[..., Awaitable[Any]]
 
@@ -20,4 +21,4 @@ async def ping(ctx: dict[str, Any]) -> dict[str, str]:
     return {"worker": resources.worker_name, "at": datetime.now(UTC).isoformat()}
 
 
-JOBS: dict[str, JobFunction] = {"ping": ping}
+JOBS: dict[str, JobFunction] = {"ping": ping, PROCESS_SESSION: process_session}

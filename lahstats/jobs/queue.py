@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import structlog
 from arq.connections import ArqRedis
+from arq.worker import Retry
 from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
@@ -34,7 +35,12 @@ class JobQueue(Protocol):
 
 
 class InProcessQueue:
-    """Runs jobs as asyncio tasks in this process, at most ``concurrency`` at a time."""
+    """Runs jobs as asyncio tasks in this process, at most ``concurrency`` at a time.
+
+    Keeps ARQ's contract, so job functions run the same on both: each run gets a copy of the
+    context with ``job_id`` and ``job_try``; a job that raises ``arq.Retry`` runs again after its
+    ``defer``, at most ``max_tries`` runs in all; a job id is taken until its job has finished.
+    """
 
     backend = "in-process"
 
@@ -43,9 +49,11 @@ class InProcessQueue:
         context: dict[str, Any],
         *,
         concurrency: int = 2,
+        max_tries: int = 5,
         functions: Mapping[str, JobFunction] = JOBS,
     ) -> None:
         self.context = context
+        self.max_tries = max_tries
         self.functions = dict(functions)
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: dict[str, asyncio.Task[Any]] = {}
@@ -64,11 +72,24 @@ class InProcessQueue:
 
     async def _run(self, key: str, function: JobFunction, args: tuple[Any, ...]) -> Any:
         try:
-            async with self._slots:
-                started = time.perf_counter()
-                result = await function(self.context, *args)
-                log.info("job finished", job=key, seconds=round(time.perf_counter() - started, 3))
-                return result
+            for job_try in range(1, self.max_tries + 1):
+                # The slot is held while the job runs, not while it waits for its retry.
+                async with self._slots:
+                    started = time.perf_counter()
+                    try:
+                        result = await function(
+                            {**self.context, "job_id": key, "job_try": job_try}, *args
+                        )
+                    except Retry as retry:
+                        if job_try >= self.max_tries:
+                            raise
+                        delay = (retry.defer_score or 0) / 1000
+                    else:
+                        seconds = round(time.perf_counter() - started, 3)
+                        log.info("job finished", job=key, seconds=seconds, tries=job_try)
+                        return result
+                log.info("job will be retried", job=key, job_try=job_try, in_s=delay)
+                await asyncio.sleep(delay)
         except Exception:
             log.exception("job failed", job=key)
             raise

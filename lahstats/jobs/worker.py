@@ -8,11 +8,12 @@ from typing import Any
 
 import structlog
 from arq.connections import RedisSettings
-from arq.worker import Worker, func
+from arq.worker import Function, Worker, func
 from redis.exceptions import RedisError
 
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.jobs.functions import JOBS
+from lahstats.jobs.process import PROCESS_SESSION
 from lahstats.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -25,7 +26,7 @@ def build_worker(
 ) -> Worker:
     assert settings.redis_url, "ARQ workers need LAHSTATS_REDIS_URL"
     return Worker(
-        functions=[func(job, name=name) for name, job in JOBS.items()],  # type: ignore[arg-type]
+        functions=job_functions(settings),
         queue_name=settings.queue_name,
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         ctx={RESOURCES_KEY: resources},
@@ -36,6 +37,22 @@ def build_worker(
         burst=burst,
         health_check_interval=10,
     )
+
+
+def job_functions(settings: Settings) -> list[Function]:
+    """JOBS as ARQ functions, with the options that keep ARQ's pitfalls away from processing.
+
+    ``process_session`` decides itself when to give up (``job_max_tries``), so ARQ's own limit
+    sits above it; and it keeps no result, since a kept result (or a failed job's) would refuse
+    the same job id for an hour: a session ended again must be able to queue at once.
+    """
+    options: dict[str, dict[str, Any]] = {
+        PROCESS_SESSION: {"keep_result": 0, "max_tries": settings.job_max_tries + 1},
+    }
+    return [
+        func(job, name=name, **options.get(name, {}))  # type: ignore[arg-type]
+        for name, job in JOBS.items()
+    ]
 
 
 class SupervisedWorker:

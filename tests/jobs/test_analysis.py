@@ -74,14 +74,18 @@ async def test_real_pipeline_runs_off_the_event_loop(tmp_path: Path) -> None:
         percents.append(done)
 
     ticking = asyncio.create_task(ticker())
+    started = time.perf_counter()
     analysis = await in_thread(
         lambda hook: analyze(first, decode_file(CLIP), on_progress=hook), record
     )
+    took = time.perf_counter() - started
     stop.set()
     await ticking
     assert len(analysis.speakers) == 2
     assert percents[-1] == 100
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
-    # The loop kept turning while the models worked: no pause near the analysis' length.
+    # The loop kept turning while the models worked: no pause near the analysis' length. (A
+    # blocked loop shows one gap as long as the analysis; on a machine busy with other work a
+    # GIL-holding native call can stretch a tick past half a second, so the bound scales.)
     assert len(ticks) > 50
-    assert max(gaps) < 0.5
+    assert max(gaps) < max(0.5, took / 4)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from arq.jobs import Job
+from arq.worker import Retry
 
 from lahstats.errors import NotFound, Unavailable
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.jobs.queue import ArqQueue, InProcessQueue
-from lahstats.jobs.worker import SupervisedWorker, build_worker, worker_context
+from lahstats.jobs.worker import SupervisedWorker, build_worker, job_functions, worker_context
 from lahstats.settings import Settings
 from lahstats.storage.blobs.local import LocalBlobStore
 from lahstats.storage.database import Database
@@ -53,6 +55,45 @@ async def test_in_process_queue_runs_jobs_and_refuses_a_duplicate_id(
     with pytest.raises(NotFound):
         await queue.enqueue("nope")
     await queue.close()
+
+
+async def test_in_process_queue_retries_like_arq_with_job_try_and_defer(
+    resources: JobResources,
+) -> None:
+    tries: list[tuple[int, str]] = []
+    started: list[float] = []
+
+    async def flaky(ctx: dict[str, Any], succeed_on: int) -> int:
+        tries.append((ctx["job_try"], ctx["job_id"]))
+        started.append(time.perf_counter())
+        if ctx["job_try"] < succeed_on:
+            raise Retry(defer=0.05)
+        return int(ctx["job_try"])
+
+    queue = InProcessQueue(worker_context(resources), max_tries=3, functions={"flaky": flaky})
+    assert await queue.enqueue("flaky", 3, job_id="flaky:ok")
+    await queue.join()
+    assert tries == [(1, "flaky:ok"), (2, "flaky:ok"), (3, "flaky:ok")]
+    assert started[1] - started[0] >= 0.05  # the defer was honoured
+    assert "job_try" not in queue.context  # each run gets a copy
+
+    tries.clear()
+    assert await queue.enqueue("flaky", 99, job_id="flaky:never")
+    assert not await queue.enqueue("flaky", 99, job_id="flaky:never")  # taken while retrying
+    await queue.join()
+    assert [job_try for job_try, _ in tries] == [1, 2, 3]  # then it gives up
+    await queue.close()
+
+
+def test_processing_keeps_no_result_and_decides_itself_when_to_give_up(
+    settings: Settings,
+) -> None:
+    functions = {function.name: function for function in job_functions(settings)}
+    processing = functions["process_session"]
+    assert processing.keep_result_s == 0
+    assert processing.max_tries is not None
+    assert processing.max_tries > settings.job_max_tries
+    assert functions["ping"].keep_result_s is None  # the worker's default
 
 
 async def test_arq_job_is_run_by_a_worker_on_real_redis(

@@ -1,0 +1,275 @@
+"""The session-processing job: a session's chunks in, speakers, counts, transcript and samples out.
+
+    lease ─> load chunks ─> models ─> decode..count (0-85) ─> saving (85) ─> samples, voices (95)
+          ─> upload samples ─> ONE transaction: speakers, transcript, session done (100)
+
+The job holds the session's lease (see ``lease.py``) and writes progress and results only while
+it is its own, so a duplicate job or a crash pick-up never saves twice; saving replaces the
+session's rows, so a second run leaves the same rows. Transient failures (database, storage,
+Redis) release the lease and ask the queue to retry with backoff until ``job_max_tries``; bad
+audio and missing models fail the session at once with a message for the people who recorded,
+and the chunks are kept. This module never decides what the pipeline computes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from arq.worker import Retry
+
+from lahstats.errors import InvalidInput, LahstatsError, NotFound
+from lahstats.jobs.analysis import in_thread
+from lahstats.jobs.context import RESOURCES_KEY, JobResources
+from lahstats.jobs.failures import (
+    backoff_seconds,
+    failure_message,
+    gave_up_message,
+    is_transient,
+)
+from lahstats.jobs.lease import Lease
+from lahstats.jobs.progress import ProgressLog
+from lahstats.jobs.results import new_segments, new_speakers, sample_blobs
+from lahstats.pipeline.decode import decode_chunks
+from lahstats.pipeline.run import Models, analyze_speech, banded, finish
+from lahstats.pipeline.types import Analysis, Chunk, ProgressHook
+from lahstats.storage.keys import samples_prefix
+from lahstats.storage.models import SessionStatus
+from lahstats.storage.repositories import (
+    ChunkRepository,
+    EventRepository,
+    SessionRepository,
+    SpeakerRepository,
+    TranscriptRepository,
+)
+
+if TYPE_CHECKING:
+    from lahstats.jobs.queue import JobQueue
+
+log = structlog.get_logger(__name__)
+
+PROCESS_SESSION = "process_session"
+SAVING_PERCENT = 85
+# 100 means "done" and is written with the results, never by a stage still running.
+_LAST_RUNNING_PERCENT = 99
+
+
+def processing_job_id(session_id: uuid.UUID, *, recovering: datetime | None = None) -> str:
+    """``process:<id>``; a crash pick-up adds the stale heartbeat's time.
+
+    Sweepers that see the same stale session agree on the id (one job), while the job key a
+    crashed run left behind in ARQ cannot block the pick-up.
+    """
+    job_id = f"process:{session_id}"
+    return job_id if recovering is None else f"{job_id}:{int(recovering.timestamp())}"
+
+
+async def enqueue_processing(
+    queue: JobQueue, session_id: uuid.UUID | str, *, recovering: datetime | None = None
+) -> bool:
+    """Queues the processing of a session; False when that job is already queued or running."""
+    session = uuid.UUID(str(session_id))
+    return await queue.enqueue(
+        PROCESS_SESSION, str(session), job_id=processing_job_id(session, recovering=recovering)
+    )
+
+
+def analyze_chunks(models: Models, chunks: Sequence[Chunk], on_progress: ProgressHook) -> Analysis:
+    """The whole pipeline on a session's chunks, samples and voices included. Blocking."""
+    audio = decode_chunks(chunks, on_progress=banded(on_progress))
+    speech = analyze_speech(models, audio, on_progress=on_progress)
+    on_progress("saving", SAVING_PERCENT, 100)
+    return finish(models, audio, speech, on_progress=on_progress)
+
+
+async def process_session(ctx: dict[str, Any], session_id: str) -> dict[str, Any]:
+    """Processes one session (see the module docstring); returns what it did or why it did not."""
+    resources: JobResources = ctx[RESOURCES_KEY]
+    job = _SessionJob(resources, uuid.UUID(session_id), job_try=int(ctx.get("job_try", 1)))
+    return await job.run()
+
+
+class _SessionJob:
+    def __init__(self, resources: JobResources, session_id: uuid.UUID, *, job_try: int) -> None:
+        self.resources = resources
+        self.settings = resources.settings
+        self.session_id = session_id
+        self.job_try = job_try
+        self.lease = Lease(resources.database, session_id, resources.settings)
+        self.progress = ProgressLog(resources.database, self.lease, stage="queued", percent=0)
+        self.stage = "start"
+        self.held = False
+        self.log = log.bind(session=str(session_id), job_try=job_try)
+
+    async def run(self) -> dict[str, Any]:
+        started = time.monotonic()
+        try:
+            self.held = await self.lease.acquire()
+            if not self.held:
+                return self._skip(await self._why_not_ours())
+            await self._resume_progress()
+            self.lease.start_heartbeat()
+            try:
+                return await self._process()
+            finally:
+                await self.lease.stop_heartbeat()
+        except asyncio.CancelledError:
+            # Shutdown or the queue's timeout: never leave a live-looking lease behind.
+            timed_out = time.monotonic() - started >= 0.99 * self.settings.job_timeout_seconds
+            await asyncio.shield(self._after_cancel(timed_out=timed_out))
+            raise
+        except Exception as exc:
+            return await self._after_failure(exc)
+
+    async def _process(self) -> dict[str, Any]:
+        self.log.info("processing started")
+        self.stage = "loading chunks"
+        chunks = await self._load_chunks()
+        self.stage = "loading models"
+        models = await self.resources.models.get()
+        self.stage = "decode"
+        analysis = await in_thread(
+            lambda hook: analyze_chunks(models, chunks, hook), self._on_progress
+        )
+        self.stage = "saving"
+        if self.lease.lost or not await self.lease.beat():
+            return self._skip("another runner took the session over")
+        sample_keys = await self._store_samples(analysis)
+        await self.lease.stop_heartbeat()
+        return await self._save(analysis, sample_keys)
+
+    async def _load_chunks(self) -> list[Chunk]:
+        async with self.resources.database.session() as db:
+            rows = await ChunkRepository(db).list_for_session(self.session_id)
+        chunks: list[Chunk] = []
+        for row in rows:
+            try:
+                data = await self.resources.blobs.get(row.storage_key)
+            except NotFound as exc:
+                raise InvalidInput(
+                    f"chunk {row.chunk_number} is missing from storage",
+                    hint="Delete this session and record again; the other chunks are unharmed.",
+                ) from exc
+            chunks.append(Chunk(row.chunk_number, data, name=row.content_type))
+        return chunks
+
+    async def _on_progress(self, stage: str, done: int, total: int) -> None:
+        self.stage = stage
+        percent = round(100 * done / total) if total > 0 else 0
+        await self.progress.report(stage, min(percent, _LAST_RUNNING_PERCENT))
+
+    async def _store_samples(self, analysis: Analysis) -> dict[str, str]:
+        blobs = sample_blobs(self.session_id, analysis.samples)
+        # A session processed again may have other speakers: no clip of an earlier run survives.
+        await self.resources.blobs.delete_prefix(samples_prefix(self.session_id))
+        for blob in blobs:
+            await self.resources.blobs.put(blob.key, blob.data, content_type=blob.content_type)
+        return {blob.speaker: blob.key for blob in blobs}
+
+    async def _save(self, analysis: Analysis, sample_keys: dict[str, str]) -> dict[str, Any]:
+        speakers = new_speakers(analysis, sample_keys)
+        segments = new_segments(analysis)
+        async with self.resources.database.session() as db:
+            sessions = SessionRepository(db)
+            # First, so the row is locked and the lease checked before anything is replaced.
+            if not await sessions.finish(
+                self.session_id,
+                self.lease.token,
+                duration_seconds=analysis.duration,
+                speaker_count=len(speakers),
+            ):
+                return self._skip("another runner took the session over before saving")
+            ids = await SpeakerRepository(db).replace_for_session(self.session_id, speakers)
+            await TranscriptRepository(db).replace_for_session(self.session_id, segments, ids)
+            await EventRepository(db).append(self.session_id, stage="done", progress=100)
+        status = SessionStatus.READY_FOR_CLAIMING if speakers else SessionStatus.COMPLETED
+        self.log.info("processing done", speakers=len(speakers), seconds=analysis.duration)
+        return {
+            "status": status.value,
+            "speakers": len(speakers),
+            "segments": len(segments),
+            "duration_seconds": round(analysis.duration, 3),
+        }
+
+    async def _resume_progress(self) -> None:
+        # A retry or a pick-up continues from the figure clients last saw: never backwards.
+        async with self.resources.database.session() as db:
+            recording = await SessionRepository(db).get(self.session_id)
+        if recording is not None:
+            self.progress.stage = recording.stage or "queued"
+            self.progress.percent = recording.progress
+
+    async def _why_not_ours(self) -> str:
+        async with self.resources.database.session() as db:
+            recording = await SessionRepository(db).get(self.session_id)
+        if recording is None:
+            return "no such session"
+        if recording.status != SessionStatus.PROCESSING:
+            return f"the session is {recording.status.value}, not processing"
+        return "another runner holds the session's lease"
+
+    def _skip(self, reason: str) -> dict[str, Any]:
+        self.log.info("processing skipped", reason=reason)
+        return {"skipped": reason}
+
+    async def _after_failure(self, exc: Exception) -> dict[str, Any]:
+        if is_transient(exc):
+            if self.job_try < self.settings.job_max_tries:
+                delay = backoff_seconds(self.job_try)
+                self.log.warning(
+                    "processing will be retried",
+                    stage=self.stage,
+                    error=type(exc).__name__,
+                    in_s=delay,
+                )
+                await self._release_quietly()
+                raise Retry(defer=delay) from exc
+            message = gave_up_message(exc, tries=self.job_try)
+        else:
+            if not isinstance(exc, LahstatsError):
+                self.log.error("processing crashed", stage=self.stage, exc_info=exc)
+            message = failure_message(exc, stage=self.stage)
+        self.log.warning("processing failed", stage=self.stage, error=type(exc).__name__)
+        await self._fail(message)
+        return {"failed": message}
+
+    async def _after_cancel(self, *, timed_out: bool) -> None:
+        if timed_out:
+            limit = self.settings.job_timeout_seconds
+            await self._fail(
+                f"processing took longer than the limit of {limit} s (during {self.stage}). "
+                "The uploaded chunks are kept: end the session again to retry, or record "
+                "shorter sessions."
+            )
+        else:
+            await self._release_quietly()
+
+    async def _fail(self, message: str) -> None:
+        """Marks the session failed, if it is ours to mark; a database still down only logs."""
+        try:
+            if not self.held:
+                self.held = await self.lease.acquire()
+            if not self.held:
+                return
+            await self.lease.stop_heartbeat()
+            async with self.resources.database.session() as db:
+                if await SessionRepository(db).fail(self.session_id, message, self.lease.token):
+                    await EventRepository(db).append(
+                        self.session_id,
+                        stage="failed",
+                        progress=self.progress.percent,
+                        message=message,
+                    )
+        except Exception as exc:
+            # The session stays processing; the sweeper will pick it up again.
+            self.log.exception("could not mark the session failed", error=type(exc).__name__)
+
+    async def _release_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.lease.release()

@@ -1,0 +1,69 @@
+"""Crash pick-up: sessions left in ``processing`` with no live job are queued again.
+
+A session is stale when its last sign of life (the job's heartbeat, or the end of recording for a
+job that never started) is older than ``job_stale_seconds``. Every process that runs jobs sweeps
+at start-up and every ``recovery_interval_seconds``; sweepers that find the same session agree on
+the job id (see ``processing_job_id``), and the lease keeps two runs from both saving. This
+module never processes anything itself and never changes a session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import timedelta
+
+import structlog
+
+from lahstats.jobs.process import enqueue_processing
+from lahstats.jobs.queue import JobQueue
+from lahstats.settings import Settings
+from lahstats.storage.database import Database
+from lahstats.storage.repositories import SessionRepository
+from lahstats.storage.types import utcnow
+
+log = structlog.get_logger(__name__)
+
+
+async def recover_stale(database: Database, queue: JobQueue, settings: Settings) -> list[uuid.UUID]:
+    """Queues every stale processing session; returns those queued now (not already queued)."""
+    before = utcnow() - timedelta(seconds=settings.job_stale_seconds)
+    async with database.session() as db:
+        stale = await SessionRepository(db).list_stale_processing_since(heartbeat_before=before)
+    queued: list[uuid.UUID] = []
+    for session_id, last_seen in stale.items():
+        if await enqueue_processing(queue, session_id, recovering=last_seen):
+            log.warning("stale session queued again", session=str(session_id), since=last_seen)
+            queued.append(session_id)
+    return queued
+
+
+class Sweeper:
+    """Runs ``recover_stale`` at start-up and then every ``recovery_interval_seconds``."""
+
+    def __init__(self, database: Database, queue: JobQueue, settings: Settings) -> None:
+        self.database = database
+        self.queue = queue
+        self.settings = settings
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._sweep_forever(), name="stale-session-sweeper")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await recover_stale(self.database, self.queue, self.settings)
+            except Exception as exc:
+                # The database or Redis is down: the next sweep tries again.
+                log.warning("stale-session sweep failed", error=type(exc).__name__)
+            await asyncio.sleep(self.settings.recovery_interval_seconds)

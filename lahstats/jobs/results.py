@@ -1,0 +1,119 @@
+"""What a processed session saves: an ``Analysis`` turned into speaker rows, transcript rows and
+sample blobs.
+
+Pure functions from pipeline values to the repositories' input types: no database, no storage, no
+models. Keys come from ``storage/keys.py``; nothing here invents a key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lahstats.pipeline.types import Analysis, Sample, Segment, Word
+from lahstats.storage.keys import sample_key
+from lahstats.storage.repositories import NewSegment, NewSpeaker
+
+_EXTENSIONS = {"audio/mpeg": "mp3", "audio/ogg": "ogg", "audio/wav": "wav", "audio/flac": "flac"}
+
+
+@dataclass(frozen=True, slots=True)
+class SampleBlob:
+    """A speaker's sample clip and the key it is stored under."""
+
+    speaker: str
+    key: str
+    data: bytes
+    content_type: str
+
+
+def speaker_labels(analysis: Analysis) -> tuple[str, ...]:
+    """Every speaker the analysis mentions, in order of first appearance in time."""
+    found = list(analysis.speakers)
+    for speaker in [c.speaker for c in analysis.counts] + [s.speaker for s in analysis.segments]:
+        if speaker not in found:
+            found.append(speaker)
+    return tuple(found)
+
+
+def sample_blobs(session_id: uuid.UUID, samples: Sequence[Sample]) -> list[SampleBlob]:
+    """One blob per speaker's sample (the first clip if a speaker somehow has two)."""
+    blobs: dict[str, SampleBlob] = {}
+    for sample in samples:
+        extension = _EXTENSIONS.get(sample.content_type, "bin")
+        blobs.setdefault(
+            sample.speaker,
+            SampleBlob(
+                speaker=sample.speaker,
+                key=sample_key(session_id, sample.speaker, extension),
+                data=sample.data,
+                content_type=sample.content_type,
+            ),
+        )
+    return list(blobs.values())
+
+
+def new_speakers(analysis: Analysis, sample_keys: Mapping[str, str]) -> list[NewSpeaker]:
+    """A row per speaker: turns, speaking time, word counts, sample key and voice embedding."""
+    counts = {c.speaker: dict(c.counts) for c in analysis.counts}
+    embeddings = {e.speaker: e for e in analysis.embeddings}
+    rows: list[NewSpeaker] = []
+    for label in speaker_labels(analysis):
+        embedding = embeddings.get(label)
+        rows.append(
+            NewSpeaker(
+                label=label,
+                segment_count=sum(1 for turn in analysis.turns if turn.speaker == label),
+                total_duration_seconds=round(analysis.speaking_time(label), 3),
+                word_counts={word: n for word, n in counts.get(label, {}).items() if n > 0},
+                sample_storage_key=sample_keys.get(label),
+                voice_embedding=(
+                    np.asarray(embedding.vector, dtype=np.float32).tobytes()
+                    if embedding is not None
+                    else None
+                ),
+                embedding_model=embedding.model if embedding is not None else None,
+            )
+        )
+    return rows
+
+
+def new_segments(analysis: Analysis) -> list[NewSegment]:
+    """Transcript rows: ``raw_text`` is the words as heard, ``corrected_text`` the line as counted.
+
+    A line's words are its speaker's next words, in time order, that lie inside its span: the
+    way ``pipeline.count.segments`` made the lines, so each word lands in exactly one line.
+    """
+    words: dict[str, list[Word]] = defaultdict(list)
+    for word in sorted(analysis.words, key=lambda w: (w.start, w.end)):
+        words[word.speaker].append(word)
+    next_word: dict[str, int] = defaultdict(int)
+    rows: list[NewSegment] = []
+    for segment in sorted(analysis.segments, key=lambda s: (s.start, s.end)):
+        mine = _take(words[segment.speaker], next_word, segment)
+        heard = " ".join((word.heard or word.text).strip() for word in mine)
+        rows.append(
+            NewSegment(
+                speaker_label=segment.speaker,
+                start_seconds=max(0.0, segment.start),
+                end_seconds=max(0.0, segment.start, segment.end),
+                raw_text=heard if mine else segment.text,
+                corrected_text=segment.text,
+            )
+        )
+    return rows
+
+
+def _take(words: list[Word], cursor: dict[str, int], segment: Segment) -> list[Word]:
+    at = cursor[segment.speaker]
+    while at < len(words) and words[at].start < segment.start:
+        at += 1  # a word no line holds: it has no place in any transcript row
+    first = at
+    while at < len(words) and words[at].start <= segment.end and words[at].end <= segment.end:
+        at += 1
+    cursor[segment.speaker] = at
+    return words[first:at]
