@@ -1,0 +1,97 @@
+"""Groups of friends: create one, join one by its invite code, see your own.
+
+A user sees only groups they belong to: a group they are not in answers exactly like one that does
+not exist (``NotFound``), so ids and invite codes of other groups leak nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lahstats.errors import InvalidInput, NotFound
+from lahstats.storage.models import Group, GroupMember, Profile
+from lahstats.storage.repositories import GroupRepository
+
+# No 0/O or 1/I/L: codes are read aloud and typed on phones.
+_INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+INVITE_CODE_LENGTH = 8
+NAME_MAX_LENGTH = 100
+_CODE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class GroupWithMembers:
+    group: Group
+    members: Sequence[tuple[GroupMember, Profile]]
+
+
+def display_name(profile: Profile) -> str:
+    """What friends see: the chosen name, else the email's local part (never the whole email),
+    else a short id."""
+    if profile.display_name:
+        return profile.display_name
+    local = (profile.email or "").partition("@")[0]
+    return local or f"member {str(profile.id)[:8]}"
+
+
+def new_invite_code() -> str:
+    return "".join(secrets.choice(_INVITE_ALPHABET) for _ in range(INVITE_CODE_LENGTH))
+
+
+def normalise_invite_code(code: str) -> str:
+    """Codes are case-insensitive and may be shared with spaces or dashes: ``abcd-efgh``."""
+    return "".join(code.split()).replace("-", "").upper()
+
+
+class GroupService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.groups = GroupRepository(session)
+
+    async def create(self, *, name: str, owner_id: uuid.UUID) -> Group:
+        clean = " ".join(name.split())
+        if not 1 <= len(clean) <= NAME_MAX_LENGTH:
+            raise InvalidInput(
+                f"a group name needs 1 to {NAME_MAX_LENGTH} characters, got {len(clean)}",
+                hint='Send {"name": "Friday kopi gang"}.',
+            )
+        for _ in range(_CODE_ATTEMPTS):
+            try:
+                async with self.session.begin_nested():
+                    return await self.groups.create(
+                        name=clean, invite_code=new_invite_code(), owner_id=owner_id
+                    )
+            except IntegrityError:  # an invite code already taken: 31^8 makes this rare
+                continue
+        raise RuntimeError(f"no free invite code after {_CODE_ATTEMPTS} tries")
+
+    async def join(self, *, invite_code: str, user_id: uuid.UUID) -> Group:
+        """Joins the group with this code; joining a group twice is harmless."""
+        group = await self.groups.get_by_invite_code(normalise_invite_code(invite_code))
+        if group is None:
+            raise NotFound(
+                "no group has this invite code",
+                hint="Check the code with the friend who shared it (8 letters and digits).",
+            )
+        await self.groups.add_member(group.id, user_id)
+        return group
+
+    async def list(self, user_id: uuid.UUID) -> Sequence[Group]:
+        return await self.groups.list_for_user(user_id)
+
+    async def get(self, group_id: uuid.UUID, user_id: uuid.UUID) -> GroupWithMembers:
+        group = await self.visible(group_id, user_id)
+        return GroupWithMembers(group, await self.groups.members(group_id))
+
+    async def visible(self, group_id: uuid.UUID, user_id: uuid.UUID) -> Group:
+        """The group if the user belongs to it; ``NotFound`` otherwise."""
+        group = await self.groups.get_for_member(group_id, user_id)
+        if group is None:
+            raise NotFound(f"no group {group_id}")
+        return group

@@ -1,0 +1,1 @@
+"""Recording sessions: starting one, taking its chunks, ending it, following its processing."""

@@ -1,0 +1,104 @@
+"""A session's life: started by a member, fed chunks while ``recording``, ended into
+``processing``, then ``ready_for_claiming`` (or ``failed``) when the job is done.
+
+    recording ──end──> processing ──job──> ready_for_claiming ──all claimed──> completed
+                           ^                  └──job fails──> failed ──end again──┘ (retry)
+
+This module moves sessions between states; it never runs the pipeline and never talks to the
+queue: the caller commits, then enqueues (the job must see ``processing`` when it starts).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lahstats.errors import Conflict, Forbidden
+from lahstats.groups import GroupService
+from lahstats.sessions.access import session_for_member
+from lahstats.storage.models import MemberRole, RecordingSession, SessionStatus
+from lahstats.storage.repositories import (
+    ChunkRepository,
+    EventRepository,
+    GroupRepository,
+    SessionRepository,
+)
+from lahstats.storage.types import utcnow
+
+QUEUED_STAGE = "queued"
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    session: RecordingSession
+    queued: bool  # True when this call moved it to processing: the caller enqueues the job
+
+
+class SessionService:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+        self.sessions = SessionRepository(db)
+
+    async def start(self, *, group_id: uuid.UUID, user_id: uuid.UUID) -> RecordingSession:
+        await GroupService(self.db).visible(group_id, user_id)
+        return await self.sessions.create(group_id=group_id, started_by=user_id)
+
+    async def list(
+        self, user_id: uuid.UUID, *, limit: int, offset: int
+    ) -> Sequence[RecordingSession]:
+        return await self.sessions.list_for_member(user_id, limit=limit, offset=offset)
+
+    async def get(self, session_id: uuid.UUID, user_id: uuid.UUID) -> RecordingSession:
+        return await session_for_member(self.db, session_id, user_id)
+
+    async def end(self, session_id: uuid.UUID, user_id: uuid.UUID) -> Ended:
+        """Ends recording and hands the session to processing; ending again queues nothing.
+
+        A ``failed`` session may be ended again: it is processed once more from its chunks.
+        """
+        recording = await session_for_member(self.db, session_id, user_id)
+        if recording.status not in (SessionStatus.RECORDING, SessionStatus.FAILED):
+            return Ended(recording, queued=False)
+        if not await ChunkRepository(self.db).list_for_session(session_id):
+            raise Conflict(
+                "this session has no audio chunks yet, so there is nothing to process",
+                hint="Upload at least one chunk (POST /sessions/{id}/upload), then end it.",
+            )
+        moved = await self.sessions.transition(
+            session_id,
+            from_statuses=(recording.status,),
+            to_status=SessionStatus.PROCESSING,
+            ended_at=recording.ended_at or utcnow(),
+            progress=0,
+            stage=QUEUED_STAGE,
+            error_message=None,
+            # "Queued at": the sweep for stale sessions counts from here, not from the first end
+            # (a failed session ended again would otherwise look abandoned at once).
+            heartbeat_at=utcnow(),
+        )
+        if moved:
+            await EventRepository(self.db).append(
+                session_id, stage=QUEUED_STAGE, progress=0, message="waiting for a worker"
+            )
+        await self.db.refresh(recording)
+        return Ended(recording, queued=moved)
+
+    async def delete(self, session_id: uuid.UUID, user_id: uuid.UUID) -> RecordingSession:
+        """Deletes the session's rows (blobs are the caller's to remove, after the commit)."""
+        recording = await session_for_member(self.db, session_id, user_id)
+        if recording.started_by != user_id:
+            member = await GroupRepository(self.db).member(recording.group_id, user_id)
+            if member is None or member.role != MemberRole.OWNER:
+                raise Forbidden(
+                    "only the member who started a session, or the group's owner, may delete it"
+                )
+        if recording.status == SessionStatus.PROCESSING:
+            raise Conflict(
+                "this session is being processed",
+                hint="Wait until its status is ready_for_claiming or failed, then delete it.",
+            )
+        await self.sessions.delete(session_id)
+        return recording
