@@ -1,4 +1,4 @@
-"""The one command line: ``lahstats serve | worker | db ... | doctor | analyze | eval``.
+"""The one command line: ``lahstats serve | worker | db ... | doctor | token | analyze | eval``.
 
 Commands only parse arguments and call into the package; later issues add theirs here.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import uuid
 
 import click
 
@@ -118,6 +119,34 @@ def doctor(as_json: bool) -> None:
     if failed:
         click.echo(f"\n{len(failed)} check(s) failed: {', '.join(failed)}", err=True)
         sys.exit(1)
+
+
+@main.group()
+def token() -> None:
+    """Bearer tokens for development and testing."""
+
+
+@token.command("create")
+@click.option("--email", required=True, help="The user's email; the same email, the same user.")
+@click.option("--name", default=None, help="Display name (user_metadata.name).")
+@click.option(
+    "--days",
+    type=click.FloatRange(min=0, min_open=True),
+    default=7.0,
+    show_default=True,
+    help="How long the token is valid.",
+)
+@click.option(
+    "--user-id", type=click.UUID, default=None, help="Use this user id instead of the email's."
+)
+def token_create(email: str, name: str | None, days: float, user_id: uuid.UUID | None) -> None:
+    """Print one HS256 token signed with LAHSTATS_JWT_SECRET (or the development secret)."""
+    from lahstats.auth.tokens import create_token
+
+    try:
+        click.echo(create_token(get_settings(), email=email, name=name, user_id=user_id, days=days))
+    except LahstatsError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 main.add_command(analyze)

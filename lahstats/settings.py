@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     queue_name: str = "lahstats:jobs"
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     job_timeout_seconds: int = Field(default=3600, ge=10)
+    # A processing job beats every job_heartbeat_seconds; one silent for job_stale_seconds is
+    # taken for dead and its session picked up again (checked every recovery_interval_seconds).
+    job_heartbeat_seconds: float = Field(default=10, gt=0)
+    job_stale_seconds: float = Field(default=90, gt=0)
+    job_max_tries: int = Field(default=5, ge=1, le=20)
+    recovery_interval_seconds: float = Field(default=30, gt=0)
+    # An event stream with nothing new sends a comment this often, so proxies keep it open.
+    events_keepalive_seconds: float = Field(default=15, gt=0)
 
     # Blob storage: a local directory, or any S3-compatible service (Supabase Storage speaks S3).
     storage_backend: Literal["local", "s3"] = "local"
@@ -147,6 +155,15 @@ class Settings(BaseSettings):
                         f"{_MIN_SECRET_LENGTH} characters, e.g. `openssl rand -base64 48`.",
                     )
                 )
+        if self.job_stale_seconds < 2 * self.job_heartbeat_seconds:
+            found.append(
+                ConfigurationError(
+                    f"LAHSTATS_JOB_STALE_SECONDS ({self.job_stale_seconds:g}) is under twice "
+                    f"LAHSTATS_JOB_HEARTBEAT_SECONDS ({self.job_heartbeat_seconds:g}): running "
+                    "jobs would be taken for dead and run twice",
+                    hint="Keep the stale limit several heartbeats long (defaults: 90 and 10).",
+                )
+            )
         if self.storage_backend == "s3" and not self.s3_bucket:
             found.append(
                 ConfigurationError(

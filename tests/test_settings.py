@@ -66,3 +66,10 @@ def test_secrets_do_not_show_in_repr() -> None:
     settings = Settings(jwt_secret="super-secret-value-that-is-long-enough-000")
     assert "super-secret" not in repr(settings)
     assert "super-secret" not in str(settings.model_dump())
+
+
+def test_a_stale_limit_shorter_than_two_heartbeats_is_refused() -> None:
+    settings = Settings(env="test", job_heartbeat_seconds=30, job_stale_seconds=45)
+    with pytest.raises(ConfigurationError, match="twice"):
+        settings.check_ready()
+    Settings(env="test", job_heartbeat_seconds=10, job_stale_seconds=90).check_ready()

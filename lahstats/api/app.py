@@ -10,9 +10,18 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from lahstats import __version__
+from lahstats.api.auth import auth_middleware
+from lahstats.api.chunks import ChunkController
+from lahstats.api.deps import DEPENDENCIES
 from lahstats.api.errors import EXCEPTION_HANDLERS
+from lahstats.api.groups import GroupController, MeController
 from lahstats.api.health import HealthController
+from lahstats.api.media import MediaController
 from lahstats.api.middleware import request_id_middleware
+from lahstats.api.sessions import SessionController
+from lahstats.api.speakers import SpeakerController
+from lahstats.api.wrapped import LeaderboardController, WrappedController
+from lahstats.auth.tokens import TokenVerifier
 from lahstats.logs import configure_logging
 from lahstats.runtime import Runtime
 from lahstats.settings import Settings, get_settings
@@ -35,7 +44,19 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             await runtime.stop()
 
     app = Litestar(
-        route_handlers=[HealthController],
+        route_handlers=[
+            HealthController,
+            GroupController,
+            MeController,
+            SessionController,
+            ChunkController,
+            SpeakerController,
+            WrappedController,
+            LeaderboardController,
+            MediaController,
+        ],
+        dependencies=DEPENDENCIES,
+        middleware=[auth_middleware(TokenVerifier(settings))],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

@@ -1,0 +1,94 @@
+"""Chunk uploads: ``POST /sessions/{id}/upload`` (multipart) and ``PUT /sessions/{id}/chunks/{n}``.
+
+201 when a chunk is stored, 200 when the same bytes were already stored under its number.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, post, put
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, MultipartBody, PathParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.api.schemas import ChunkOut
+from lahstats.runtime import Runtime
+from lahstats.sessions.uploads import MAX_CHUNK_NUMBER, ChunkUploads, StoredChunk
+
+
+@dataclass
+class ChunkForm:
+    file: UploadFile
+    chunk_number: int
+
+
+def chunk_response(stored: StoredChunk) -> Response[ChunkOut]:
+    chunk = stored.chunk
+    return Response(
+        ChunkOut(
+            session_id=chunk.session_id,
+            chunk_number=chunk.chunk_number,
+            size_bytes=chunk.size_bytes,
+            content_type=chunk.content_type,
+            duration_seconds=chunk.duration_seconds,
+            sha256=chunk.sha256,
+            created=stored.created,
+        ),
+        status_code=201 if stored.created else 200,
+    )
+
+
+def uploads(db: AsyncSession, runtime: Runtime) -> ChunkUploads:
+    return ChunkUploads(db, runtime.blobs, max_bytes=runtime.settings.max_chunk_bytes)
+
+
+class ChunkController(Controller):
+    path = "/sessions/{session_id:uuid}"
+    tags = ["sessions"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post("/upload", summary="Upload one chunk as multipart form data (file, chunk_number)")
+    async def upload(
+        self,
+        session_id: FromPath[uuid.UUID],
+        data: MultipartBody[ChunkForm],
+        db: DbSession,
+        caller: Caller,
+        runtime: ProcessRuntime,
+    ) -> Response[ChunkOut]:
+        content = await data.file.read()
+        stored = await uploads(db, runtime).store(
+            session_id,
+            caller.user_id,
+            number=data.chunk_number,
+            data=content,
+            content_type=data.file.content_type,
+            filename=data.file.filename,
+        )
+        return chunk_response(stored)
+
+    @put(
+        "/chunks/{chunk_number:int}",
+        summary="Upload one chunk as the raw request body (idempotent)",
+    )
+    async def put_chunk(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[uuid.UUID],
+        chunk_number: Annotated[int, PathParameter(ge=0, le=MAX_CHUNK_NUMBER)],
+        db: DbSession,
+        caller: Caller,
+        runtime: ProcessRuntime,
+    ) -> Response[ChunkOut]:
+        stored = await uploads(db, runtime).store(
+            session_id,
+            caller.user_id,
+            number=chunk_number,
+            data=await request.body(),
+            content_type=request.headers.get("content-type"),
+        )
+        return chunk_response(stored)

@@ -1,0 +1,80 @@
+"""``/groups``: create, join, list and read groups; ``/users/me``."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody
+
+from lahstats.api.deps import Caller, DbSession
+from lahstats.api.schemas import (
+    GroupCreate,
+    GroupDetailOut,
+    GroupJoin,
+    GroupOut,
+    GroupsOut,
+    MemberOut,
+    MeOut,
+)
+from lahstats.groups import GroupService, display_name
+from lahstats.storage.models import Group
+from lahstats.storage.repositories import ProfileRepository
+
+
+def group_out(group: Group) -> GroupOut:
+    return GroupOut(
+        id=group.id, name=group.name, invite_code=group.invite_code, created_at=group.created_at
+    )
+
+
+class GroupController(Controller):
+    path = "/groups"
+    tags = ["groups"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post(summary="Create a group; you become its owner")
+    async def create(self, data: JSONBody[GroupCreate], db: DbSession, caller: Caller) -> GroupOut:
+        return group_out(await GroupService(db).create(name=data.name, owner_id=caller.user_id))
+
+    @post("/join", summary="Join a group with its invite code", status_code=200)
+    async def join(self, data: JSONBody[GroupJoin], db: DbSession, caller: Caller) -> GroupOut:
+        group = await GroupService(db).join(invite_code=data.invite_code, user_id=caller.user_id)
+        return group_out(group)
+
+    @get(summary="The groups you belong to")
+    async def list_groups(self, db: DbSession, caller: Caller) -> GroupsOut:
+        groups = await GroupService(db).list(caller.user_id)
+        return GroupsOut(groups=[group_out(group) for group in groups])
+
+    @get("/{group_id:uuid}", summary="A group you belong to, with its members")
+    async def get_group(
+        self, group_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
+    ) -> GroupDetailOut:
+        found = await GroupService(db).get(group_id, caller.user_id)
+        group = found.group
+        return GroupDetailOut(
+            id=group.id,
+            name=group.name,
+            invite_code=group.invite_code,
+            created_at=group.created_at,
+            members=[
+                MemberOut(
+                    user_id=profile.id,
+                    display_name=display_name(profile),
+                    role=member.role,
+                    joined_at=member.joined_at,
+                )
+                for member, profile in found.members
+            ],
+        )
+
+
+class MeController(Controller):
+    path = "/users/me"
+    tags = ["users"]  # noqa: RUF012
+
+    @get(summary="Your profile (created on your first request)")
+    async def me(self, db: DbSession, caller: Caller) -> MeOut:
+        profile = await ProfileRepository(db).get(caller.user_id)
+        assert profile is not None  # the caller dependency made it
+        return MeOut(id=profile.id, email=profile.email, display_name=profile.display_name)

@@ -1,0 +1,188 @@
+"""``/sessions``: start, list, read, end, follow and delete recording sessions."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import structlog
+from litestar import Controller, Request, delete, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.api.schemas import EndOut, SessionOut, SessionsOut, SessionStart, StatusOut
+from lahstats.errors import Unavailable
+from lahstats.jobs.process import enqueue_processing
+from lahstats.runtime import Runtime
+from lahstats.sessions.access import session_for_member
+from lahstats.sessions.lifecycle import SessionService
+from lahstats.sessions.progress import Final, KeepAlive, follow
+from lahstats.storage.keys import session_prefix
+from lahstats.storage.models import ProcessingEvent, RecordingSession
+
+log = structlog.get_logger(__name__)
+
+
+def session_out(recording: RecordingSession) -> SessionOut:
+    return SessionOut(
+        id=recording.id,
+        group_id=recording.group_id,
+        started_by=recording.started_by,
+        status=recording.status,
+        progress=recording.progress,
+        stage=recording.stage,
+        duration_seconds=recording.duration_seconds,
+        error_message=recording.error_message,
+        started_at=recording.started_at,
+        ended_at=recording.ended_at,
+        processed_at=recording.processed_at,
+    )
+
+
+def status_out(recording: RecordingSession) -> StatusOut:
+    return StatusOut(
+        status=recording.status,
+        progress=recording.progress,
+        stage=recording.stage,
+        error_message=recording.error_message,
+    )
+
+
+class SessionController(Controller):
+    path = "/sessions"
+    tags = ["sessions"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post("/start", summary="Start recording a session in one of your groups")
+    async def start(
+        self, data: JSONBody[SessionStart], db: DbSession, caller: Caller
+    ) -> SessionOut:
+        recording = await SessionService(db).start(group_id=data.group_id, user_id=caller.user_id)
+        return session_out(recording)
+
+    @get(summary="Sessions of your groups, newest first")
+    async def list_sessions(
+        self,
+        db: DbSession,
+        caller: Caller,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> SessionsOut:
+        found = await SessionService(db).list(caller.user_id, limit=limit + 1, offset=offset)
+        return SessionsOut(
+            sessions=[session_out(recording) for recording in found[:limit]],
+            limit=limit,
+            offset=offset,
+            next_offset=offset + limit if len(found) > limit else None,
+        )
+
+    @get("/{session_id:uuid}", summary="One session")
+    async def get_session(
+        self, session_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
+    ) -> SessionOut:
+        return session_out(await SessionService(db).get(session_id, caller.user_id))
+
+    @delete("/{session_id:uuid}", summary="Delete a session, its results and its audio")
+    async def delete_session(
+        self,
+        session_id: FromPath[uuid.UUID],
+        db: DbSession,
+        caller: Caller,
+        runtime: ProcessRuntime,
+    ) -> None:
+        await SessionService(db).delete(session_id, caller.user_id)
+        await db.commit()  # rows first: a blob left behind by a failure below is harmless
+        await runtime.blobs.delete_prefix(session_prefix(session_id))
+
+    @post(
+        "/{session_id:uuid}/end",
+        summary="End recording and start processing (ending twice queues one job)",
+        status_code=202,
+    )
+    async def end(
+        self,
+        session_id: FromPath[uuid.UUID],
+        db: DbSession,
+        caller: Caller,
+        runtime: ProcessRuntime,
+    ) -> EndOut:
+        ended = await SessionService(db).end(session_id, caller.user_id)
+        if ended.queued:
+            await db.commit()  # the job must find the session processing
+            try:
+                await enqueue_processing(runtime.queue, session_id)
+            except Unavailable as exc:
+                # Nothing is lost: the session is `processing` in the database, and the sweep
+                # that picks up stale sessions will queue it once the queue is back.
+                log.warning("job not queued; the sweep will retry", error=exc.message)
+        return EndOut(id=session_id, status=ended.session.status)
+
+    @get("/{session_id:uuid}/status", summary="Processing status: stage, percent, error")
+    async def status(
+        self, session_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
+    ) -> StatusOut:
+        return status_out(await session_for_member(db, session_id, caller.user_id))
+
+    @get(
+        "/{session_id:uuid}/events",
+        summary="Server-sent progress events until the session is processed or failed",
+        description="Resumes after the `Last-Event-ID` header (or `after`). Browsers' "
+        "EventSource cannot send headers: pass the token as `access_token` instead.",
+    )
+    async def events(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        session_id: FromPath[uuid.UUID],
+        db: DbSession,
+        caller: Caller,
+        runtime: ProcessRuntime,
+        after: Annotated[int | None, QueryParameter(ge=0)] = None,
+    ) -> ServerSentEvent:
+        await session_for_member(db, session_id, caller.user_id)
+        resume = request.headers.get("last-event-id", "")
+        after_id = int(resume) if resume.isdigit() else (after or 0)
+        return ServerSentEvent(
+            _event_stream(runtime, session_id, after_id),
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+
+async def _event_stream(
+    runtime: Runtime, session_id: uuid.UUID, after_id: int
+) -> AsyncIterator[ServerSentEventMessage]:
+    keepalive = runtime.settings.events_keepalive_seconds
+    async for item in follow(
+        runtime.database, session_id, after_id=after_id, keepalive_seconds=keepalive
+    ):
+        if isinstance(item, ProcessingEvent):
+            yield ServerSentEventMessage(
+                event="progress",
+                id=item.id,
+                data=json.dumps(
+                    {
+                        "stage": item.stage,
+                        "progress": item.progress,
+                        "message": item.message,
+                        "at": item.created_at.isoformat(),
+                    }
+                ),
+            )
+        elif isinstance(item, KeepAlive):
+            # data=None: Litestar's default "" would send an empty `data:` line, which browsers
+            # dispatch as a message with no data.
+            yield ServerSentEventMessage(comment="keep-alive", data=None)
+        elif isinstance(item, Final):
+            body: dict[str, Any] = (
+                {"status": "deleted", "progress": 0, "stage": None, "error_message": None}
+                if item.session is None
+                else {
+                    "status": item.session.status,
+                    "progress": item.session.progress,
+                    "stage": item.session.stage,
+                    "error_message": item.session.error_message,
+                }
+            )
+            yield ServerSentEventMessage(event="status", data=json.dumps(body))

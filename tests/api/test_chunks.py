@@ -1,0 +1,176 @@
+"""Chunk uploads: stored once, retries harmless, never replaced, bad input refused with a reason
+and nothing half-stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lahstats.settings import Settings
+from tests.api.audio import header_only_wav, tone
+from tests.api.conftest import Api, ApiFactory, User
+
+
+async def put_chunk(
+    api: Api, user: User, sid: str, number: int, data: bytes, content_type: str = "audio/wav"
+) -> Any:
+    return await api.client.put(
+        f"/sessions/{sid}/chunks/{number}",
+        content=data,
+        headers={**user.headers, "Content-Type": content_type},
+    )
+
+
+async def upload(
+    api: Api,
+    user: User,
+    sid: str,
+    number: int,
+    data: bytes,
+    name: str = "c.wav",
+    kind: str = "audio/wav",
+) -> Any:
+    return await api.client.post(
+        f"/sessions/{sid}/upload",
+        files={"file": (name, data, kind)},
+        data={"chunk_number": str(number)},
+        headers=user.headers,
+    )
+
+
+def stored_blobs(api: Api, sid: str) -> list[Path]:
+    root = Path(api.settings.resolved_storage_dir) / "sessions" / sid
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+async def recording(api: Api) -> tuple[User, str]:
+    ana = api.user("Ana")
+    return ana, (await api.session(ana, await api.group(ana)))["id"]
+
+
+async def test_multipart_upload_stores_a_chunk_and_a_retry_writes_nothing(api: Api) -> None:
+    ana, sid = await recording(api)
+    audio = tone(1.5)
+    first = await upload(api, ana, sid, 0, audio)
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["success"] is True
+    assert body["created"] is True
+    assert body["chunk_number"] == 0
+    assert body["size_bytes"] == len(audio)
+    assert body["duration_seconds"] == pytest.approx(1.5, abs=0.01)
+    assert len(body["sha256"]) == 64
+
+    again = await upload(api, ana, sid, 0, audio)
+    assert again.status_code == 200
+    assert again.json()["created"] is False
+    assert len(stored_blobs(api, sid)) == 1
+
+
+async def test_put_is_idempotent_and_other_bytes_for_a_stored_number_are_409(api: Api) -> None:
+    ana, sid = await recording(api)
+    flac = tone(1.0, fmt="FLAC")
+    assert (await put_chunk(api, ana, sid, 3, flac, "audio/flac")).status_code == 201
+    assert (await put_chunk(api, ana, sid, 3, flac, "audio/flac")).status_code == 200
+    clash = await put_chunk(api, ana, sid, 3, tone(2.0))
+    assert clash.status_code == 409
+    assert "different audio" in clash.json()["message"]
+    blobs = stored_blobs(api, sid)
+    assert [p.suffix for p in blobs] == [".flac"]  # the stored chunk was not replaced
+
+
+async def test_the_format_is_sniffed_not_taken_from_the_name(api: Api) -> None:
+    ana, sid = await recording(api)
+    response = await upload(
+        api, ana, sid, 0, tone(1.0, fmt="FLAC"), name="lies.mp3", kind="audio/mpeg"
+    )
+    assert response.status_code == 201, response.text
+    assert [p.suffix for p in stored_blobs(api, sid)] == [".flac"]
+    assert response.json()["content_type"] == "audio/flac"  # what the bytes are, not the claim
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "says"),
+    [
+        (b"", "audio/wav", 422, "empty"),
+        (header_only_wav(), "audio/wav", 422, "0 samples"),
+        (b"walao eh lah, this is text pretending to be audio " * 20, "audio/wav", 422, "not audio"),
+        (tone(), "text/plain", 415, "not audio"),
+        (tone(), "application/json", 415, "not audio"),
+    ],
+    ids=["empty", "header-only", "text-as-wav", "text-plain", "json"],
+)
+async def test_bad_chunks_are_refused_with_a_reason_and_nothing_is_stored(
+    api: Api, data: bytes, content_type: str, status: int, says: str
+) -> None:
+    ana, sid = await recording(api)
+    for response in (
+        await put_chunk(api, ana, sid, 0, data, content_type),
+        await upload(api, ana, sid, 0, data, kind=content_type),
+    ):
+        assert response.status_code == status, response.text
+        body = response.json()
+        assert says in body["message"].lower()
+        assert body["hint"]
+    assert stored_blobs(api, sid) == []
+    end = await api.client.post(f"/sessions/{sid}/end", headers=ana.headers)
+    assert end.status_code == 409  # still no chunk: nothing was half-stored
+
+
+async def test_a_chunk_over_the_size_cap_is_413(settings: Settings, api_for: ApiFactory) -> None:
+    async with api_for(settings.model_copy(update={"max_chunk_bytes": 16_000})) as api:
+        ana, sid = await recording(api)
+        big = tone(1.0)  # 32 KB of WAV
+        assert (await put_chunk(api, ana, sid, 0, big)).status_code == 413
+        assert (await upload(api, ana, sid, 0, big)).status_code == 413
+        assert (await put_chunk(api, ana, sid, 0, tone(0.25))).status_code == 201
+        assert [p.stat().st_size for p in stored_blobs(api, sid)] == [len(tone(0.25))]
+
+
+async def test_a_missing_chunk_number_is_a_validation_error(api: Api) -> None:
+    ana, sid = await recording(api)
+    response = await api.client.post(
+        f"/sessions/{sid}/upload",
+        files={"file": ("c.wav", tone(), "audio/wav")},
+        headers=ana.headers,
+    )
+    assert response.status_code == 400
+    negative = await put_chunk(api, ana, sid, -1, tone())
+    assert negative.status_code in (400, 404)
+
+
+# What each adversarial file of the shared data must get at upload (see its manifest.json).
+ADVERSARIAL_UPLOADS = {
+    "empty_0bytes.wav": 422,
+    "header_only_0samples.wav": 422,
+    "not_audio_text.wav": 422,
+    "truncated_data.wav": 201,
+    "mp3_data_named.wav": 201,
+    "tiny_0.2s.wav": 201,
+    "silence_60s.wav": 201,
+    "white_noise_60s.wav": 201,
+    "stereo_8k_dev_conv01.wav": 201,
+    "very_quiet_-55dB_dev_conv02_30s.wav": 201,
+    "clipped_hot_dev_conv02_30s.wav": 201,
+    "float32_44k1_stereo_dev_conv02_15s.wav": 201,
+}
+
+
+async def test_each_adversarial_file_gets_its_expected_answer(api: Api, shared_data: Path) -> None:
+    folder = shared_data / "dev" / "adversarial"
+    manifest = {
+        entry["file"] for entry in json.loads((folder / "manifest.json").read_text())["files"]
+    }
+    assert set(ADVERSARIAL_UPLOADS) <= manifest
+    ana = api.user("Ana")
+    group = await api.group(ana)
+    for name, expected in ADVERSARIAL_UPLOADS.items():
+        sid = (await api.session(ana, group))["id"]
+        response = await upload(api, ana, sid, 0, (folder / name).read_bytes(), name=name)
+        assert response.status_code == expected, (name, response.text)
+        if expected >= 400:
+            assert response.json()["message"], name
+            assert stored_blobs(api, sid) == [], name
