@@ -8,7 +8,10 @@ table that belongs to a session cascades when the session is deleted.
               │                                          ├─< session_speakers ─< speaker_word_counts
               │                                          ├─< transcript_segments
               │                                          ├─< processing_events
-              └──────────────< word_counts >─────────────┘   (claimed counts, per user)
+              ├──────────────< word_counts >─────────────┤   (claimed counts, per user)
+              ├─< voiceprints                            └── session_recognitions
+              ├─< voice_enrolments      groups ─┬─< group_words
+                                                └─< webhooks ─< webhook_deliveries
 """
 
 from __future__ import annotations
@@ -92,6 +95,8 @@ class Group(SQLModel, table=True):
     created_by: uuid.UUID | None = Field(
         default=None, foreign_key="profiles.id", ondelete="SET NULL"
     )
+    # Confident voice matches become claims without a tap (``speakers.suggestions``).
+    auto_claim_voices: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: datetime = _created_at()
 
 
@@ -137,6 +142,8 @@ class RecordingSession(SQLModel, table=True):
     heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The runner processing the session holds this token; see SessionRepository.acquire_lease.
     lease_token: str | None = Field(default=None, max_length=64)
+    # When retention removed the raw chunk blobs (their rows stay, as a record of the upload).
+    chunks_purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = _created_at()
 
 
@@ -270,6 +277,116 @@ class ProcessingEvent(SQLModel, table=True):
     progress: int
     message: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _created_at()
+
+
+class SessionRecognition(SQLModel, table=True):
+    """What the recogniser heard, before correction, and the diarized turns, as JSON.
+
+    Enough to correct and count again with another lexicon (a group's new custom word) without
+    running a model: ``words.recount``.
+    """
+
+    __tablename__ = "session_recognitions"
+
+    session_id: uuid.UUID = Field(foreign_key="sessions.id", ondelete="CASCADE", primary_key=True)
+    # [{"text", "start", "end", "speaker", "probability"}], in time order
+    heard: str = Field(sa_type=sa.Text)
+    # [{"speaker", "start", "end"}]
+    turns: str = Field(sa_type=sa.Text)
+    created_at: datetime = _created_at()
+
+
+class Voiceprint(SQLModel, table=True):
+    """A user's voice: a robust average of the embeddings attributed to them, per model."""
+
+    __tablename__ = "voiceprints"
+
+    user_id: uuid.UUID = Field(foreign_key="profiles.id", ondelete="CASCADE", primary_key=True)
+    embedding_model: str = Field(max_length=128, primary_key=True)
+    vector: bytes = Field(sa_type=sa.LargeBinary)
+    # How many embeddings (claimed speakers and enrolments) it was made from.
+    source_count: int = Field(default=0)
+    updated_at: datetime = _created_at()
+
+
+class VoiceEnrolment(SQLModel, table=True):
+    """A voice recorded on purpose (``POST /users/me/voice``), before or besides any session."""
+
+    __tablename__ = "voice_enrolments"
+    __table_args__ = (sa.Index(None, "user_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="profiles.id", ondelete="CASCADE")
+    embedding_model: str = Field(max_length=128)
+    vector: bytes = Field(sa_type=sa.LargeBinary)
+    duration_seconds: float
+    created_at: datetime = _created_at()
+
+
+class GroupWord(SQLModel, table=True):
+    """A word a group tracks on top of the built-in twenty."""
+
+    __tablename__ = "group_words"
+    __table_args__ = (sa.UniqueConstraint("group_id", "word"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    group_id: uuid.UUID = Field(foreign_key="groups.id", ondelete="CASCADE")
+    word: str = Field(max_length=WORD_MAX_LENGTH)
+    # JSON list of other spellings / mishearings that mean the word outright
+    variants: str = Field(default="[]", sa_type=sa.Text)
+    # ARPAbet, space-separated ("B OW JH IY OW"); None: matched by spelling only
+    pronunciation: str | None = Field(default=None, max_length=200)
+    created_by: uuid.UUID | None = Field(
+        default=None, foreign_key="profiles.id", ondelete="SET NULL"
+    )
+    created_at: datetime = _created_at()
+
+
+class Webhook(SQLModel, table=True):
+    __tablename__ = "webhooks"
+    __table_args__ = (sa.Index(None, "group_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    group_id: uuid.UUID = Field(foreign_key="groups.id", ondelete="CASCADE")
+    url: str = Field(max_length=2048)
+    # The HMAC key; shown once, when the webhook is created.
+    secret: str = Field(max_length=128)
+    created_by: uuid.UUID | None = Field(
+        default=None, foreign_key="profiles.id", ondelete="SET NULL"
+    )
+    created_at: datetime = _created_at()
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one webhook: written with the status change, sent (and retried) later."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.Index(None, "webhook_id", "created_at"),
+        sa.Index(None, "status", "next_attempt_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    webhook_id: uuid.UUID = Field(foreign_key="webhooks.id", ondelete="CASCADE")
+    # No foreign key: the record of a delivery outlives the session it was about.
+    session_id: uuid.UUID | None = Field(default=None)
+    event: str = Field(max_length=64)
+    payload: str = Field(sa_type=sa.Text)
+    status: DeliveryStatus = Field(
+        default=DeliveryStatus.PENDING, sa_type=_enum(DeliveryStatus, "delivery_status")
+    )
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_status_code: int | None = Field(default=None)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _created_at()
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 metadata = SQLModel.metadata
