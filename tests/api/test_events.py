@@ -7,10 +7,10 @@ import json
 import uuid
 from typing import Any
 
+from lahstats.settings import Settings
 from lahstats.storage.models import SessionStatus
 from lahstats.storage.repositories import EventRepository, SessionRepository
 from tests.api.audio import tone
-from lahstats.settings import Settings
 from tests.api.conftest import Api, ApiFactory, User
 
 
@@ -153,5 +153,6 @@ async def test_a_quiet_stream_sends_comments_that_clients_do_not_see_as_messages
     assert raw.count(": keep-alive") >= 2
     for block in raw.split("\n\n"):
         if ": keep-alive" in block:
-            assert "data:" not in block and "event:" not in block
+            assert "data:" not in block
+            assert "event:" not in block
     assert [m["event"] for m in parse_sse(response.text)] == ["progress", "progress", "status"]
