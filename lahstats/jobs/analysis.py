@@ -46,16 +46,17 @@ class ModelCache:
 async def in_thread(work: Callable[[ProgressHook], T], on_progress: AsyncProgress) -> T:
     """Runs ``work(hook)`` in a worker thread; ``hook`` calls reach ``on_progress`` on this loop.
 
-    While the callback is busy only the latest report is kept; the last report is always delivered
+    While the callback is busy only each stage's latest report is kept, so a slow database never
+    queues up reports, yet every stage reaches it, in order; the last report is always delivered
     before this returns, and a failing callback fails the call once the work is done.
     """
     loop = asyncio.get_running_loop()
-    latest: list[tuple[str, int, int]] = []
+    pending: dict[str, tuple[str, int, int]] = {}  # stage -> its latest report, stages in order
     ready = asyncio.Event()
     finished = False
 
     def post(report: tuple[str, int, int]) -> None:
-        latest[:] = [report]
+        pending[report[0]] = report
         ready.set()
 
     def hook(stage: str, done: int, total: int) -> None:
@@ -65,9 +66,9 @@ async def in_thread(work: Callable[[ProgressHook], T], on_progress: AsyncProgres
         while True:
             await ready.wait()
             ready.clear()
-            if latest:
-                await on_progress(*latest.pop())
-            if finished and not latest:
+            while pending:
+                await on_progress(*pending.pop(next(iter(pending))))
+            if finished and not pending:
                 return
 
     courier = asyncio.create_task(deliver())

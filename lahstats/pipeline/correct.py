@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import lru_cache
 
 from lahstats.pipeline.types import Word
 from lahstats.words.lexicon import Lexicon
@@ -76,7 +76,7 @@ class _Rules:
     particle_spellings: tuple[tuple[str, str], ...]  # (spelling, particle), longest first
 
 
-@cache
+@lru_cache(maxsize=64)  # one per lexicon: the built-in one and groups' own
 def _rules(lexicon: Lexicon) -> _Rules:
     variants: dict[tuple[str, ...], str] = {}
     for entry in lexicon.entries:
@@ -148,7 +148,7 @@ def _same_onset(heard: Phones, particle: Phones) -> bool:
     return bool(heard) and similar(heard[0], particle[0])
 
 
-@cache
+@lru_cache(maxsize=16_384)
 def _closest(phones: Phones, rules: _Rules, *, particle: bool) -> tuple[float, str]:
     best = (float("inf"), "")
     for target in rules.targets:

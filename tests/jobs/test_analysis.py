@@ -38,6 +38,25 @@ async def test_progress_is_coalesced_in_order_and_the_last_report_always_arrives
     assert len(delivered) < 2000  # a slow writer sees the latest report, not every one
 
 
+async def test_a_slow_writer_still_sees_every_stage_in_order() -> None:
+    delivered: list[tuple[str, int]] = []
+
+    async def slow_writer(stage: str, done: int, total: int) -> None:
+        await asyncio.sleep(0.05)  # busier than the stages are long
+        delivered.append((stage, done))
+
+    def work(hook: ProgressHook) -> None:
+        for stage in ("decode", "diarize", "transcribe", "correct"):
+            for done in range(1, 4):
+                hook(stage, done, 3)
+
+    await in_thread(work, slow_writer)
+    stages = [stage for stage, _ in delivered]
+    assert list(dict.fromkeys(stages)) == ["decode", "diarize", "transcribe", "correct"]
+    assert stages == sorted(stages, key=["decode", "diarize", "transcribe", "correct"].index)
+    assert delivered[-1] == ("correct", 3)
+
+
 async def test_a_failing_progress_callback_fails_the_call_after_the_work() -> None:
     finished: list[bool] = []
 
