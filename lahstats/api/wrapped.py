@@ -17,6 +17,7 @@ from lahstats.api.schemas import (
     WordCountOut,
     WrappedOut,
 )
+from lahstats.words.custom import group_lexicon
 from lahstats.words.wrapped import WrappedService
 
 Year = Annotated[int | None, QueryParameter(description="Calendar year (UTC); default this year")]
@@ -65,7 +66,9 @@ class LeaderboardController(Controller):
         year: Year = None,
         word: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> LeaderboardOut:
-        board = await WrappedService(db).leaderboard(
+        # A group's own words can be ranked too.
+        lexicon = await group_lexicon(db, group_id)
+        board = await WrappedService(db, lexicon=lexicon).leaderboard(
             group_id, year or this_year(), word=word, viewer_id=caller.user_id
         )
         return LeaderboardOut(

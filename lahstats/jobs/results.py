@@ -1,5 +1,5 @@
-"""What a processed session saves: an ``Analysis`` turned into speaker rows, transcript rows and
-sample blobs.
+"""What a processed session saves: an ``Analysis`` turned into speaker rows, transcript rows,
+sample blobs and the recognition a recount starts from.
 
 Pure functions from pipeline values to the repositories' input types: no database, no storage, no
 models. Keys come from ``storage/keys.py``; nothing here invents a key.
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lahstats.pipeline.recognition import dump_recognition
 from lahstats.pipeline.types import Analysis, Sample, Segment, Word
 from lahstats.storage.keys import sample_key
 from lahstats.storage.repositories import NewSegment, NewSpeaker
@@ -106,6 +107,11 @@ def new_segments(analysis: Analysis) -> list[NewSegment]:
             )
         )
     return rows
+
+
+def recognition_json(analysis: Analysis) -> tuple[str, str]:
+    """``(heard, turns)`` as JSON for ``session_recognitions``: what a recount starts from."""
+    return dump_recognition(analysis.heard, analysis.turns)
 
 
 def _take(words: list[Word], cursor: dict[str, int], segment: Segment) -> list[Word]:

@@ -17,10 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from lahstats.pipeline.correct import correct
-from lahstats.pipeline.count import count_words, segments
 from lahstats.pipeline.diarize import Diarizer, diarize, load_diarizer
-from lahstats.pipeline.embed import VoiceEncoder, embed_speakers, load_embedder
+from lahstats.pipeline.embed import SpeakerEmbedder, embed_speakers, load_embedder
+from lahstats.pipeline.recount import recount
 from lahstats.pipeline.sample import cut_samples
 from lahstats.pipeline.transcribe import Transcriber, load_transcriber, transcribe
 from lahstats.pipeline.types import (
@@ -54,7 +53,7 @@ class Models:
 
     diarizer: Diarizer
     transcriber: Transcriber
-    embedder: VoiceEncoder
+    embedder: SpeakerEmbedder
     lexicon: Lexicon
     load_seconds: float
 
@@ -111,9 +110,14 @@ def analyze_speech(
     audio: Audio,
     hints: SpeakerHints | None = None,
     *,
+    lexicon: Lexicon | None = None,
     on_progress: ProgressHook = no_progress,
 ) -> Analysis:
-    """Diarize, transcribe, correct and count: progress 10 to 85."""
+    """Diarize, transcribe, correct and count: progress 10 to 85.
+
+    ``lexicon`` (default: the models') says which words are corrected and counted, e.g. with a
+    group's own words; the recogniser keeps the lexicon it was loaded with.
+    """
     hook = banded(on_progress)
     clock = _Clock()
     with clock.stage("diarize"):
@@ -122,21 +126,18 @@ def analyze_speech(
     with clock.stage("transcribe"):
         heard = transcribe(models.transcriber, audio, turns, on_progress=hook)
     hook("transcribe", 1, 1)
-    with clock.stage("correct"):
-        words = correct(heard, models.lexicon)
-    hook("correct", 1, 1)
-    with clock.stage("count"):
-        counts = count_words(words, models.lexicon)
-        lines = segments(words, turns)
-    hook("count", 1, 1)
+    counted = recount(
+        heard, turns, lexicon if lexicon is not None else models.lexicon, on_progress=hook
+    )
     return Analysis(
         duration=audio.duration,
         turns=tuple(turns),
-        words=tuple(words),
-        segments=tuple(lines),
-        counts=tuple(counts),
+        words=counted.words,
+        segments=counted.segments,
+        counts=counted.counts,
         gaps=audio.gaps,
-        timings=clock.timings,
+        timings={**clock.timings, **counted.timings},
+        heard=tuple(heard),
     )
 
 

@@ -162,6 +162,9 @@ class Analysis:
     embeddings: tuple[VoiceEmbedding, ...] = ()
     gaps: tuple[Gap, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)  # seconds per stage
+    # What the recogniser wrote, before correction: stored, so a session can be counted again
+    # with another lexicon without running a model (``pipeline.recount``).
+    heard: tuple[Word, ...] = ()
 
     @property
     def speakers(self) -> tuple[str, ...]:

@@ -70,7 +70,9 @@ class FakePipeline:
     before_analysis: Callable[[], None] = lambda: None
     models: list[Any] = field(default_factory=list)
 
-    def __call__(self, models: Any, chunks: Sequence[Chunk], hook: ProgressHook) -> Analysis:
+    def __call__(
+        self, models: Any, chunks: Sequence[Chunk], hook: ProgressHook, *, lexicon: Any = None
+    ) -> Analysis:
         self.calls += 1
         self.models.append(models)
         # A pause after each report, so the job writes each one instead of only the latest.
