@@ -44,5 +44,6 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
     root.setLevel(level.upper())
     # Our middleware writes one line per request; uvicorn's access log would double it.
     logging.getLogger("uvicorn.access").disabled = True
-    for noisy in ("botocore", "urllib3", "asyncio"):
+    # httpx logs each request URL at INFO: webhook URLs may carry a receiver's token.
+    for noisy in ("botocore", "urllib3", "asyncio", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

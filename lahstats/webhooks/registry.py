@@ -1,0 +1,95 @@
+"""A group's webhooks: registered and deleted by its owner, listed (with deliveries) by members.
+
+A group the caller does not belong to answers ``NotFound``, like one that does not exist. The
+secret is made here and returned once, by ``register``; the service never commits and never
+speaks HTTP.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lahstats.errors import Conflict, Forbidden, NotFound
+from lahstats.groups import GroupService
+from lahstats.settings import Settings
+from lahstats.storage.models import MemberRole, Webhook, WebhookDelivery
+from lahstats.storage.repositories import GroupRepository
+from lahstats.storage.repositories.webhooks import DeliveryRepository, WebhookRepository
+from lahstats.webhooks.urls import Resolver, check_destination
+
+MAX_WEBHOOKS_PER_GROUP = 10
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+
+
+def new_secret() -> str:
+    """A prefix that says what it is (secret scanners know it), then 32 random bytes in hex."""
+    return SECRET_PREFIX + secrets.token_hex(32)
+
+
+class WebhookService:
+    def __init__(self, db: AsyncSession) -> None:
+        self._db = db
+        self._groups = GroupRepository(db)
+        self._webhooks = WebhookRepository(db)
+
+    async def register(
+        self,
+        *,
+        group_id: uuid.UUID,
+        caller_id: uuid.UUID,
+        url: str,
+        settings: Settings,
+        resolver: Resolver | None = None,
+    ) -> Webhook:
+        await self._owner(group_id, caller_id, doing="register a webhook")
+        clean = await check_destination(url, settings, resolver=resolver)
+        existing = await self._webhooks.list_for_group(group_id)
+        if any(webhook.url == clean for webhook in existing):
+            raise Conflict(
+                "this group already has a webhook with this url",
+                hint="Each event is sent once per webhook; delete the old one to get a new secret.",
+            )
+        if len(existing) >= MAX_WEBHOOKS_PER_GROUP:
+            raise Conflict(
+                f"a group has at most {MAX_WEBHOOKS_PER_GROUP} webhooks",
+                hint="Delete one you no longer use (DELETE /groups/{id}/webhooks/{webhook_id}).",
+            )
+        return await self._webhooks.create(
+            group_id=group_id, url=clean, secret=new_secret(), created_by=caller_id
+        )
+
+    async def list(self, group_id: uuid.UUID, caller_id: uuid.UUID) -> Sequence[Webhook]:
+        await GroupService(self._db).visible(group_id, caller_id)
+        return await self._webhooks.list_for_group(group_id)
+
+    async def delete(
+        self, *, group_id: uuid.UUID, webhook_id: uuid.UUID, caller_id: uuid.UUID
+    ) -> None:
+        await self._owner(group_id, caller_id, doing="delete a webhook")
+        if not await self._webhooks.delete_in_group(group_id, webhook_id):
+            raise NotFound(
+                f"no webhook {webhook_id} in this group",
+                hint="List the group's webhooks (GET /groups/{id}/webhooks) and use one of those.",
+            )
+
+    async def deliveries(
+        self, group_id: uuid.UUID, caller_id: uuid.UUID, *, limit: int, offset: int
+    ) -> Sequence[WebhookDelivery]:
+        await GroupService(self._db).visible(group_id, caller_id)
+        return await DeliveryRepository(self._db).list_for_group(
+            group_id, limit=limit, offset=offset
+        )
+
+    async def _owner(self, group_id: uuid.UUID, caller_id: uuid.UUID, *, doing: str) -> None:
+        member = await self._groups.member(group_id, caller_id)
+        if member is None:
+            raise NotFound(f"no group {group_id}")
+        if member.role != MemberRole.OWNER:
+            raise Forbidden(
+                f"only the group's owner may {doing}",
+                hint="Ask the group's owner to do it; members can list webhooks and deliveries.",
+            )
