@@ -1,0 +1,56 @@
+"""``GET /sessions/{id}/export``: a processed session as a file to download."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, get
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, QueryParameter
+
+from lahstats.api.deps import Caller, DbSession
+from lahstats.sessions.export import ExportFormat, filename, render
+from lahstats.sessions.export_view import load_export
+
+
+def parse_format(value: str) -> ExportFormat:
+    """The format asked for; a 400 that lists the valid ones otherwise."""
+    try:
+        return ExportFormat(value.strip().lower())
+    except ValueError:
+        valid = ExportFormat.names()
+        raise ValidationException(
+            f"unknown export format {value!r}: use one of {', '.join(valid)}",
+            extra={"format": value, "valid_formats": valid},
+        ) from None
+
+
+class ExportController(Controller):
+    path = "/sessions/{session_id:uuid}"
+    tags = ["sessions"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @get(
+        "/export",
+        summary="Download the transcript, speakers and counts as json, csv, txt, srt or vtt",
+        description="Only processed sessions (ready_for_claiming or completed) export; the CSV "
+        "has one row per segment and no counts.",
+    )
+    async def export(
+        self,
+        session_id: FromPath[uuid.UUID],
+        db: DbSession,
+        caller: Caller,
+        export_format: Annotated[
+            str, QueryParameter(name="format", description="json, csv, txt, srt or vtt")
+        ] = ExportFormat.JSON.value,
+    ) -> Response[bytes]:
+        chosen = parse_format(export_format)
+        export = await load_export(db, session_id, user_id=caller.user_id)
+        return Response(
+            render(export, chosen).encode(),
+            media_type=chosen.media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename(session_id, chosen)}"'
+            },
+        )
