@@ -15,7 +15,10 @@ import click
 from lahstats import __version__
 from lahstats.analysis_cli import analyze, evaluate
 from lahstats.errors import LahstatsError
+from lahstats.export_cli import export
+from lahstats.retention_cli import retention
 from lahstats.settings import get_settings
+from lahstats.speakers_cli import speakers
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -151,3 +154,6 @@ def token_create(email: str, name: str | None, days: float, user_id: uuid.UUID |
 
 main.add_command(analyze)
 main.add_command(evaluate)
+main.add_command(export)
+main.add_command(speakers)
+main.add_command(retention)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lahstats.errors import InvalidInput, NotFound
-from lahstats.storage.models import Group, GroupMember, Profile
+from lahstats.errors import Forbidden, InvalidInput, NotFound
+from lahstats.storage.models import Group, GroupMember, MemberRole, Profile
 from lahstats.storage.repositories import GroupRepository
 
 # No 0/O or 1/I/L: codes are read aloud and typed on phones.
@@ -88,6 +88,23 @@ class GroupService:
     async def get(self, group_id: uuid.UUID, user_id: uuid.UUID) -> GroupWithMembers:
         group = await self.visible(group_id, user_id)
         return GroupWithMembers(group, await self.groups.members(group_id))
+
+    async def update(
+        self, group_id: uuid.UUID, user_id: uuid.UUID, *, auto_claim_voices: bool | None = None
+    ) -> Group:
+        """Changes the group's settings; only its owner may."""
+        group = await self.visible(group_id, user_id)
+        member = await self.groups.member(group_id, user_id)
+        if member is None or member.role != MemberRole.OWNER:
+            raise Forbidden(
+                "only the group's owner can change its settings",
+                hint="Ask the owner (see the group's members) to change it.",
+            )
+        if auto_claim_voices is not None:
+            group.auto_claim_voices = auto_claim_voices
+        self.session.add(group)
+        await self.session.flush()
+        return group
 
     async def visible(self, group_id: uuid.UUID, user_id: uuid.UUID) -> Group:
         """The group if the user belongs to it; ``NotFound`` otherwise."""

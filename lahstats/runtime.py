@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from lahstats.jobs.context import JobResources
 from lahstats.jobs.queue import ArqQueue, InProcessQueue, JobQueue
 from lahstats.jobs.recovery import Sweeper
+from lahstats.jobs.retention import RetentionSweeper
 from lahstats.jobs.worker import SupervisedWorker, worker_context
 from lahstats.pipeline.backends import ModelStatus, inspect_models, resolve_device
 from lahstats.settings import Settings
 from lahstats.storage.blobs import BlobStore, create_blob_store
 from lahstats.storage.database import Database
+from lahstats.webhooks.dispatch import Dispatcher
 
 
 @dataclass
@@ -29,6 +31,8 @@ class Runtime:
     resources: JobResources
     worker: SupervisedWorker | None = None
     sweeper: Sweeper | None = None
+    retention: RetentionSweeper | None = None
+    dispatcher: Dispatcher | None = None
     device: str = "cpu"
     models: list[ModelStatus] = field(default_factory=list)
 
@@ -65,7 +69,8 @@ class Runtime:
     async def start(self, *, with_worker: bool = True, with_sweeper: bool = True) -> None:
         """``with_worker``: run ARQ workers in this process (``lahstats worker`` runs its own).
 
-        ``with_sweeper``: queue sessions orphaned by a crash again (see ``jobs/recovery.py``).
+        ``with_sweeper``: queue sessions orphaned by a crash again (see ``jobs/recovery.py``),
+        and delete expired chunks now and then (``jobs/retention.py``).
         """
         # Both look at the disk and may import torch: keep them off the event loop.
         self.models = await asyncio.to_thread(inspect_models, self.settings)
@@ -76,11 +81,24 @@ class Runtime:
             # Built here, not in build(): it must feed the queue this runtime ends up with.
             self.sweeper = Sweeper(self.database, self.queue, self.settings)
             self.sweeper.start()
+        if with_sweeper and self.retention is None:
+            self.retention = RetentionSweeper(self.database, self.blobs, self.settings)
+            self.retention.start()
+        if with_sweeper and self.dispatcher is None:
+            # Sends due webhook deliveries (``webhooks/dispatch.py``); every process may run one.
+            self.dispatcher = Dispatcher(self.database, self.settings)
+            self.dispatcher.start()
 
     async def stop(self) -> None:
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+            self.dispatcher = None
         if self.sweeper is not None:
             await self.sweeper.stop()
             self.sweeper = None
+        if self.retention is not None:
+            await self.retention.stop()
+            self.retention = None
         if self.worker is not None:
             await self.worker.stop()
         await self.queue.close()

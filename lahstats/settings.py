@@ -78,8 +78,27 @@ class Settings(BaseSettings):
     job_stale_seconds: float = Field(default=90, gt=0)
     job_max_tries: int = Field(default=5, ge=1, le=20)
     recovery_interval_seconds: float = Field(default=30, gt=0)
+    # Raw chunk blobs are deleted this many days after processing (samples stay with the
+    # session); checked every retention_interval_seconds (`lahstats retention run` does it now).
+    chunk_retention_days: int = Field(default=30, ge=1)
+    retention_interval_seconds: float = Field(default=3600, gt=0)
     # An event stream with nothing new sends a comment this often, so proxies keep it open.
     events_keepalive_seconds: float = Field(default=15, gt=0)
+    # Voices across sessions (speakers/matching.py): a speaker is suggested as a member when the
+    # cosine similarity of their voice to the member's voiceprint reaches the threshold
+    # (calibrated by `lahstats speakers calibrate`, see README); confidence is 0.5 there and
+    # rises with a logistic of the given scale. Groups that opt in auto-claim at or above
+    # voice_auto_claim_confidence.
+    # Defaults from the dev synthetic set (16 same-voice pairs 0.82-0.97, 89 different <= 0.30).
+    voice_match_threshold: float = Field(default=0.56, ge=-1, le=1)
+    voice_match_scale: float = Field(default=0.164, gt=0)
+    voice_auto_claim_confidence: float = Field(default=0.9, gt=0.5, le=1)
+    # Webhooks (see webhooks/dispatch.py): due deliveries are sent every webhook_poll_seconds.
+    webhook_poll_seconds: float = Field(default=2, gt=0)
+    webhook_timeout_seconds: float = Field(default=5, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=20)
+    # Unset: allowed in development and test, refused in production (SSRF; webhooks/urls.py).
+    webhook_allow_private_hosts: bool | None = None
 
     # Blob storage: a local directory, or any S3-compatible service (Supabase Storage speaks S3).
     storage_backend: Literal["local", "s3"] = "local"

@@ -14,12 +14,16 @@ from lahstats.api.auth import auth_middleware
 from lahstats.api.chunks import ChunkController
 from lahstats.api.deps import DEPENDENCIES
 from lahstats.api.errors import EXCEPTION_HANDLERS
+from lahstats.api.exports import ExportController
 from lahstats.api.groups import GroupController, MeController
 from lahstats.api.health import HealthController
 from lahstats.api.media import MediaController
 from lahstats.api.middleware import request_id_middleware
 from lahstats.api.sessions import SessionController
 from lahstats.api.speakers import SpeakerController
+from lahstats.api.voices import VoiceController
+from lahstats.api.webhooks import WebhookController
+from lahstats.api.words import WordController
 from lahstats.api.wrapped import LeaderboardController, WrappedController
 from lahstats.auth.tokens import TokenVerifier
 from lahstats.logs import configure_logging
@@ -51,8 +55,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             SessionController,
             ChunkController,
             SpeakerController,
+            VoiceController,
+            ExportController,
             WrappedController,
             LeaderboardController,
+            WebhookController,
+            WordController,
             MediaController,
         ],
         dependencies=DEPENDENCIES,

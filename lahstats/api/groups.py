@@ -1,30 +1,37 @@
-"""``/groups``: create, join, list and read groups; ``/users/me``."""
+"""``/groups``: create, join, list and read groups; ``/users/me``: read or delete yourself."""
 
 from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
-from lahstats.api.deps import Caller, DbSession
+from lahstats.accounts import AccountService
+from lahstats.api.deps import Caller, DbSession, ProcessRuntime
 from lahstats.api.schemas import (
     GroupCreate,
     GroupDetailOut,
     GroupJoin,
     GroupOut,
     GroupsOut,
+    GroupUpdate,
     MemberOut,
     MeOut,
 )
 from lahstats.groups import GroupService, display_name
+from lahstats.storage.keys import session_prefix
 from lahstats.storage.models import Group
 from lahstats.storage.repositories import ProfileRepository
 
 
 def group_out(group: Group) -> GroupOut:
     return GroupOut(
-        id=group.id, name=group.name, invite_code=group.invite_code, created_at=group.created_at
+        id=group.id,
+        name=group.name,
+        invite_code=group.invite_code,
+        created_at=group.created_at,
+        auto_claim_voices=group.auto_claim_voices,
     )
 
 
@@ -57,6 +64,7 @@ class GroupController(Controller):
             name=group.name,
             invite_code=group.invite_code,
             created_at=group.created_at,
+            auto_claim_voices=group.auto_claim_voices,
             members=[
                 MemberOut(
                     user_id=profile.id,
@@ -68,6 +76,19 @@ class GroupController(Controller):
             ],
         )
 
+    @patch("/{group_id:uuid}", summary="Change a group's settings (owner only)")
+    async def update_group(
+        self,
+        group_id: FromPath[uuid.UUID],
+        data: JSONBody[GroupUpdate],
+        db: DbSession,
+        caller: Caller,
+    ) -> GroupOut:
+        group = await GroupService(db).update(
+            group_id, caller.user_id, auto_claim_voices=data.auto_claim_voices
+        )
+        return group_out(group)
+
 
 class MeController(Controller):
     path = "/users/me"
@@ -78,3 +99,15 @@ class MeController(Controller):
         profile = await ProfileRepository(db).get(caller.user_id)
         assert profile is not None  # the caller dependency made it
         return MeOut(id=profile.id, email=profile.email, display_name=profile.display_name)
+
+    @delete(
+        summary="Delete your account: profile, voice and claims (see lahstats/accounts.py)",
+        description="Speakers claimed as you become unclaimed; groups you own pass to their "
+        "longest-standing member; a group with no other member is deleted with its sessions. "
+        "Your token stays valid: using it again starts a new, empty profile.",
+    )
+    async def delete_me(self, db: DbSession, caller: Caller, runtime: ProcessRuntime) -> None:
+        deleted = await AccountService(db).delete(caller.user_id)
+        await db.commit()  # rows first: a blob left behind by a failure below is harmless
+        for session_id in deleted.sessions_deleted:
+            await runtime.blobs.delete_prefix(session_prefix(session_id))

@@ -48,6 +48,12 @@ class GroupOut(msgspec.Struct, kw_only=True):
     name: str
     invite_code: str
     created_at: datetime
+    # Confident voice matches are claimed without a tap (off unless the owner turns it on).
+    auto_claim_voices: bool = False
+
+
+class GroupUpdate(msgspec.Struct, kw_only=True):
+    auto_claim_voices: bool | None = None
 
 
 class MemberOut(msgspec.Struct, kw_only=True):
@@ -130,6 +136,9 @@ class SpeakerOut(msgspec.Struct, kw_only=True):
     claim_type: str | None
     attributed_to_user_id: uuid.UUID | None
     guest_name: str | None
+    # An unclaimed speaker whose voice matches a member's voiceprint: who, and how sure (0.5-1).
+    suggested_user_id: uuid.UUID | None = None
+    suggestion_confidence: float | None = None
 
 
 class SpeakersOut(msgspec.Struct, kw_only=True):

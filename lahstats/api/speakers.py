@@ -42,7 +42,7 @@ class SpeakerController(Controller):
         secret = runtime.settings.jwt_signing_secret()
         base = str(request.base_url).rstrip("/")
         out = []
-        for view in await session_speakers(db, session_id, caller.user_id):
+        for view in await session_speakers(db, session_id, caller.user_id, runtime.settings):
             speaker = view.speaker
             key = speaker.sample_storage_key
             out.append(
@@ -60,6 +60,8 @@ class SpeakerController(Controller):
                     claim_type=speaker.claim_type,
                     attributed_to_user_id=speaker.attributed_to_user_id,
                     guest_name=speaker.guest_name,
+                    suggested_user_id=view.suggestion.user_id if view.suggestion else None,
+                    suggestion_confidence=view.suggestion.confidence if view.suggestion else None,
                 )
             )
         return SpeakersOut(speakers=out)

@@ -35,19 +35,24 @@ from lahstats.jobs.failures import (
 )
 from lahstats.jobs.lease import Lease
 from lahstats.jobs.progress import ProgressLog
-from lahstats.jobs.results import new_segments, new_speakers, sample_blobs
+from lahstats.jobs.results import new_segments, new_speakers, recognition_json, sample_blobs
 from lahstats.pipeline.decode import decode_chunks
 from lahstats.pipeline.run import Models, analyze_speech, banded, finish
 from lahstats.pipeline.types import Analysis, Chunk, ProgressHook
+from lahstats.speakers.autoclaim import claim_matching_voices
 from lahstats.storage.keys import samples_prefix
 from lahstats.storage.models import SessionStatus
 from lahstats.storage.repositories import (
     ChunkRepository,
     EventRepository,
+    RecognitionRepository,
     SessionRepository,
     SpeakerRepository,
     TranscriptRepository,
 )
+from lahstats.webhooks.outbox import record_status_event
+from lahstats.words.custom import group_lexicon
+from lahstats.words.lexicon import Lexicon, load_lexicon
 
 if TYPE_CHECKING:
     from lahstats.jobs.queue import JobQueue
@@ -80,10 +85,19 @@ async def enqueue_processing(
     )
 
 
-def analyze_chunks(models: Models, chunks: Sequence[Chunk], on_progress: ProgressHook) -> Analysis:
-    """The whole pipeline on a session's chunks, samples and voices included. Blocking."""
+def analyze_chunks(
+    models: Models,
+    chunks: Sequence[Chunk],
+    on_progress: ProgressHook,
+    *,
+    lexicon: Lexicon | None = None,
+) -> Analysis:
+    """The whole pipeline on a session's chunks, samples and voices included. Blocking.
+
+    ``lexicon``: the words to count (the group's); default the models' built-in ones.
+    """
     audio = decode_chunks(chunks, on_progress=banded(on_progress))
-    speech = analyze_speech(models, audio, on_progress=on_progress)
+    speech = analyze_speech(models, audio, lexicon=lexicon, on_progress=on_progress)
     on_progress("saving", SAVING_PERCENT, 100)
     return finish(models, audio, speech, on_progress=on_progress)
 
@@ -133,9 +147,10 @@ class _SessionJob:
         chunks = await self._load_chunks()
         self.stage = "loading models"
         models = await self.resources.models.get()
+        lexicon = await self._group_lexicon()
         self.stage = "decode"
         analysis = await in_thread(
-            lambda hook: analyze_chunks(models, chunks, hook), self._on_progress
+            lambda hook: analyze_chunks(models, chunks, hook, lexicon=lexicon), self._on_progress
         )
         self.stage = "saving"
         if self.lease.lost or not await self.lease.beat():
@@ -143,6 +158,14 @@ class _SessionJob:
         sample_keys = await self._store_samples(analysis)
         await self.lease.stop_heartbeat()
         return await self._save(analysis, sample_keys)
+
+    async def _group_lexicon(self) -> Lexicon:
+        """The built-in words plus the session's group's own."""
+        async with self.resources.database.session() as db:
+            recording = await SessionRepository(db).get(self.session_id)
+            if recording is None:
+                return load_lexicon()
+            return await group_lexicon(db, recording.group_id)
 
     async def _load_chunks(self) -> list[Chunk]:
         async with self.resources.database.session() as db:
@@ -185,17 +208,39 @@ class _SessionJob:
                 speaker_count=len(speakers),
             ):
                 return self._skip("another runner took the session over before saving")
+            # Webhooks, in this transaction; first, so any later claim's event comes after it.
+            await record_status_event(db, self.session_id, speaker_count=len(speakers))
             ids = await SpeakerRepository(db).replace_for_session(self.session_id, speakers)
             await TranscriptRepository(db).replace_for_session(self.session_id, segments, ids)
+            heard, turns = recognition_json(analysis)  # what a recount starts from
+            await RecognitionRepository(db).replace(self.session_id, heard=heard, turns=turns)
             await EventRepository(db).append(self.session_id, stage="done", progress=100)
         status = SessionStatus.READY_FOR_CLAIMING if speakers else SessionStatus.COMPLETED
-        self.log.info("processing done", speakers=len(speakers), seconds=analysis.duration)
+        auto_claimed = await self._claim_matching_voices() if speakers else 0
+        self.log.info(
+            "processing done",
+            speakers=len(speakers),
+            auto_claimed=auto_claimed,
+            seconds=analysis.duration,
+        )
         return {
             "status": status.value,
             "speakers": len(speakers),
+            "auto_claimed": auto_claimed,
             "segments": len(segments),
             "duration_seconds": round(analysis.duration, 3),
         }
+
+    async def _claim_matching_voices(self) -> int:
+        """In groups that opted in, confident voice matches become claims. The results are saved
+        by now: a failure here is logged and leaves the speakers to be claimed by hand."""
+        try:
+            async with self.resources.database.session() as db:
+                made = await claim_matching_voices(db, self.session_id, self.settings)
+        except Exception as exc:
+            self.log.warning("auto-claim failed", error=type(exc).__name__, exc_info=exc)
+            return 0
+        return len(made)
 
     async def _resume_progress(self) -> None:
         # A retry or a pick-up continues from the figure clients last saw: never backwards.
@@ -266,6 +311,7 @@ class _SessionJob:
                         progress=self.progress.percent,
                         message=message,
                     )
+                    await record_status_event(db, self.session_id)  # webhooks
         except Exception as exc:
             # The session stays processing; the sweeper will pick it up again.
             self.log.exception("could not mark the session failed", error=type(exc).__name__)

@@ -9,13 +9,12 @@ module never processes anything itself and never changes a session.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from datetime import timedelta
 
 import structlog
 
+from lahstats.jobs.periodic import Periodic
 from lahstats.jobs.process import enqueue_processing
 from lahstats.jobs.queue import JobQueue
 from lahstats.settings import Settings
@@ -46,24 +45,20 @@ class Sweeper:
         self.database = database
         self.queue = queue
         self.settings = settings
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            "stale-session-sweeper", self._sweep, settings.recovery_interval_seconds
+        )
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._sweep_forever(), name="stale-session-sweeper")
+        self._loop.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._loop.stop()
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                await recover_stale(self.database, self.queue, self.settings)
-            except Exception as exc:
-                # The database or Redis is down: the next sweep tries again.
-                log.warning("stale-session sweep failed", error=type(exc).__name__)
-            await asyncio.sleep(self.settings.recovery_interval_seconds)
+    async def _sweep(self) -> bool:
+        try:
+            await recover_stale(self.database, self.queue, self.settings)
+        except Exception as exc:
+            # The database or Redis is down: the next sweep tries again.
+            log.warning("stale-session sweep failed", error=type(exc).__name__)
+        return False

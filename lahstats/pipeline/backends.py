@@ -246,19 +246,12 @@ def _transcriber(settings: Settings) -> ModelStatus:
 
 
 def _embedder(settings: Settings) -> ModelStatus:
-    if settings.diarizer == "pyannote":
-        # pyannote's own embedding model serves voiceprints when it diarizes.
-        status = _diarizer(settings)
-        return ModelStatus(
-            "embedder",
-            "pyannote",
-            status.state,
-            status.version,
-            status.location,
-            status.detail,
-            status.fix,
-        )
-    return _embedded("embedder", "resemblyzer", "Resemblyzer", "resemblyzer", "pretrained.pt")
+    # Voiceprints use the WeSpeaker ResNet compiled into moonshine-voice's library whichever
+    # diarizer runs, so voices stay comparable when the diarizer setting changes.
+    del settings
+    return _embedded(
+        "embedder", "wespeaker", "moonshine-voice", "moonshine_voice", "libmoonshine.so"
+    )
 
 
 INSPECTORS: dict[Role, Callable[[Settings], ModelStatus]] = {

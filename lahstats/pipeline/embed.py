@@ -139,14 +139,25 @@ def load_ge2e() -> GE2EEncoder:
     return GE2EEncoder(network)
 
 
-def load_embedder(settings: Settings) -> VoiceEncoder:
-    """The voice encoder for every diarizer setting: embeddings stay comparable across them."""
+class SpeakerEmbedder(Protocol):
+    """Whole voices to vectors; ``name`` says which space they live in."""
+
+    name: str
+
+    def embed(self, samples: Samples) -> npt.NDArray[np.float32]: ...
+
+
+def load_embedder(settings: Settings) -> SpeakerEmbedder:
+    """The speaker embedder for every diarizer setting, so voiceprints stay comparable across
+    them: WeSpeaker, which tells voices apart across recordings where GE2E does not."""
+    from lahstats.pipeline.wespeaker import load_voice_embedder
+
     del settings
-    return load_ge2e()
+    return load_voice_embedder()
 
 
 def embed_speakers(
-    embedder: VoiceEncoder,
+    embedder: SpeakerEmbedder,
     audio: Audio,
     turns: Sequence[Turn],
     *,

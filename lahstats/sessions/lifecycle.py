@@ -26,6 +26,7 @@ from lahstats.storage.repositories import (
     GroupRepository,
     SessionRepository,
 )
+from lahstats.storage.repositories.erasure import ErasureRepository
 from lahstats.storage.types import utcnow
 
 QUEUED_STAGE = "queued"
@@ -57,11 +58,19 @@ class SessionService:
     async def end(self, session_id: uuid.UUID, user_id: uuid.UUID) -> Ended:
         """Ends recording and hands the session to processing; ending again queues nothing.
 
-        A ``failed`` session may be ended again: it is processed once more from its chunks.
+        A ``failed`` session may be ended again: it is processed once more from its chunks,
+        unless retention has deleted them (``sessions/retention.py``).
         """
         recording = await session_for_member(self.db, session_id, user_id)
         if recording.status not in (SessionStatus.RECORDING, SessionStatus.FAILED):
             return Ended(recording, queued=False)
+        if recording.chunks_purged_at is not None:
+            raise Conflict(
+                "this session's audio was deleted on "
+                f"{recording.chunks_purged_at:%Y-%m-%d} (kept for a limited time after "
+                "processing), so it cannot be processed again",
+                hint="Record the hangout again in a new session.",
+            )
         if not await ChunkRepository(self.db).list_for_session(session_id):
             raise Conflict(
                 "this session has no audio chunks yet, so there is nothing to process",
@@ -101,4 +110,5 @@ class SessionService:
                 hint="Wait until its status is ready_for_claiming or failed, then delete it.",
             )
         await self.sessions.delete(session_id)
+        await ErasureRepository(self.db).delete_session_deliveries(session_id)
         return recording

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lahstats.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lahstats.groups import display_name
 from lahstats.sessions.access import session_for_member
+from lahstats.speakers.voiceprints import VoiceprintService
 from lahstats.storage.models import ClaimType, RecordingSession, SessionSpeaker, SessionStatus
 from lahstats.storage.repositories import (
     GroupRepository,
@@ -28,6 +29,7 @@ from lahstats.storage.repositories import (
     SpeakerRepository,
     WordCountRepository,
 )
+from lahstats.webhooks.outbox import record_status_event
 
 GUEST_NAME_MAX_LENGTH = 100
 CLAIMABLE = frozenset({SessionStatus.READY_FOR_CLAIMING, SessionStatus.COMPLETED})
@@ -78,9 +80,51 @@ class ClaimService:
                 hint="Whoever claimed it, or the session's starter, can unclaim it.",
             )
         attributed = await self._attributed_user(recording, claim_type, caller_id, user_id)
+        await self._apply(
+            recording,
+            speaker,
+            claim_type=claim_type,
+            claimed_by=caller_id,
+            attributed=attributed,
+            guest_name=guest_name,
+        )
+        return speaker
+
+    async def auto_claim(
+        self, recording: RecordingSession, speaker_id: uuid.UUID, user_id: uuid.UUID
+    ) -> bool:
+        """Claims an unclaimed speaker for a member whose voice it matched (nobody tapped it).
+
+        ``claimed_by`` stays empty; the member, or the session's starter, can unclaim it.
+        """
+        speaker = await self._locked_speaker(recording, speaker_id)
+        if speaker.claim_type is not None or recording.status not in CLAIMABLE:
+            return False
+        if not await self._groups.is_member(recording.group_id, user_id):
+            return False
+        await self._apply(
+            recording,
+            speaker,
+            claim_type=ClaimType.USER,
+            claimed_by=None,
+            attributed=user_id,
+            guest_name=None,
+        )
+        return True
+
+    async def _apply(
+        self,
+        recording: RecordingSession,
+        speaker: SessionSpeaker,
+        *,
+        claim_type: ClaimType,
+        claimed_by: uuid.UUID | None,
+        attributed: uuid.UUID | None,
+        guest_name: str | None,
+    ) -> None:
         claimed = await self._speakers.claim(
             speaker.id,
-            claimed_by=caller_id,
+            claimed_by=claimed_by,
             claim_type=claim_type,
             attributed_to_user_id=attributed,
             guest_name=guest_name,
@@ -96,13 +140,15 @@ class ClaimService:
                 counts=await self._speakers.counts_for_speaker(speaker.id),
                 detected_at=recording.started_at,
             )
-        if await self._speakers.count_unclaimed(recording.id) == 0:
+            await VoiceprintService(self._db).refresh([attributed])
+        if await self._speakers.count_unclaimed(recording.id) == 0 and (
             await self._sessions.transition(
                 recording.id,
                 from_statuses=[SessionStatus.READY_FOR_CLAIMING],
                 to_status=SessionStatus.COMPLETED,
             )
-        return speaker
+        ):
+            await record_status_event(self._db, recording.id)  # webhooks
 
     async def unclaim(
         self, *, session_id: uuid.UUID, speaker_id: uuid.UUID, caller_id: uuid.UUID
@@ -115,22 +161,38 @@ class ClaimService:
                 f"speaker {speaker.speaker_label} is not claimed",
                 hint="There is nothing to unclaim; claim it instead.",
             )
-        if caller_id not in (speaker.claimed_by, recording.started_by):
+        if caller_id not in (
+            speaker.claimed_by,
+            speaker.attributed_to_user_id,
+            recording.started_by,
+        ):
             raise Forbidden(
-                f"only whoever claimed speaker {speaker.speaker_label}, or the session's starter, "
-                "can unclaim it",
+                f"only whoever claimed speaker {speaker.speaker_label}, whose voice it was said to "
+                "be, or the session's starter can unclaim it",
                 hint="Ask them to unclaim it.",
             )
-        if not await self._speakers.unclaim(speaker.id):
+        if not await self.release(speaker):
             raise Conflict(
                 f"speaker {speaker.speaker_label} was unclaimed by someone else just now"
             )
+
+    async def release(self, speaker: SessionSpeaker) -> bool:
+        """Unclaims without asking who may (``unclaim`` asks; deleting an account does not):
+        the claim's word-count rows go, the voiceprint is rebuilt, a completed session reopens.
+
+        The caller holds the session's speaker lock; False when the speaker was not claimed.
+        """
+        attributed = speaker.attributed_to_user_id
+        if not await self._speakers.unclaim(speaker.id):
+            return False
         await self._word_counts.remove_for_speaker(speaker.id)
+        await VoiceprintService(self._db).refresh([attributed])
         await self._sessions.transition(
-            recording.id,
+            speaker.session_id,
             from_statuses=[SessionStatus.COMPLETED],
             to_status=SessionStatus.READY_FOR_CLAIMING,
         )
+        return True
 
     async def _claimable_session(
         self, session_id: uuid.UUID, caller_id: uuid.UUID

@@ -108,6 +108,7 @@ async def test_a_session_is_processed_and_a_second_run_leaves_the_same_rows(
     assert result == {
         "status": "ready_for_claiming",
         "speakers": 2,
+        "auto_claimed": 0,
         "segments": 2,
         "duration_seconds": 0.75,
     }

@@ -14,6 +14,7 @@ from lahstats.errors import ModelUnavailable
 from lahstats.pipeline.diarize import Diarizer, EmbeddedDiarizer, diarize, load_diarizer
 from lahstats.pipeline.embed import load_embedder
 from lahstats.pipeline.types import SAMPLE_RATE, Audio, SpeakerHints, Turn
+from lahstats.pipeline.wespeaker import WeSpeakerVoice
 from lahstats.settings import Settings
 
 
@@ -113,7 +114,10 @@ def test_progress_is_reported_and_the_encoder_is_shared(
     assert calls[-1] == ("diarize", 3, 3)
     assert {stage for stage, _, _ in calls} == {"diarize"}
     assert isinstance(diarizer, EmbeddedDiarizer)
-    assert diarizer.encoder is load_embedder(Settings())
+    # Speaker embeddings (voiceprints) reuse the diarizer's WeSpeaker model, loaded once.
+    embedder = load_embedder(Settings())
+    assert isinstance(embedder, WeSpeakerVoice)
+    assert embedder.encoder is diarizer.voices
 
 
 @pytest.mark.parametrize("backend", ["pyannote"])

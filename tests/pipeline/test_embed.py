@@ -1,4 +1,4 @@
-"""Voice embeddings from the real resemblyzer encoder: unit vectors that tell voices apart."""
+"""Voice embeddings from the real WeSpeaker encoder: unit vectors that tell voices apart."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from lahstats.pipeline.embed import VoiceEncoder, embed_speakers, load_embedder
+from lahstats.pipeline.embed import SpeakerEmbedder, embed_speakers, load_embedder
 from lahstats.pipeline.types import SAMPLE_RATE, Audio, Turn
 from lahstats.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def embedder() -> VoiceEncoder:
+def embedder() -> SpeakerEmbedder:
     return load_embedder(Settings())
 
 
@@ -29,7 +29,7 @@ def conversation(two_speakers: tuple[Path, dict[str, Any]]) -> tuple[Audio, list
 
 
 def test_one_unit_vector_per_speaker(
-    embedder: VoiceEncoder, conversation: tuple[Audio, list[Turn]]
+    embedder: SpeakerEmbedder, conversation: tuple[Audio, list[Turn]]
 ) -> None:
     audio, turns = conversation
     calls: list[tuple[str, int, int]] = []
@@ -40,24 +40,23 @@ def test_one_unit_vector_per_speaker(
         assert embedding.vector.dtype == np.float32
         assert embedding.vector.shape == (256,)
         assert np.linalg.norm(embedding.vector) == pytest.approx(1.0, abs=1e-5)
-        assert embedding.model == embedder.name == "resemblyzer-ge2e"
+        assert embedding.model == embedder.name == "wespeaker-community1"
     assert calls[-1] == ("embed", 2, 2)
 
 
 def test_the_same_voice_is_closer_than_another(
-    embedder: VoiceEncoder, conversation: tuple[Audio, list[Turn]]
+    embedder: SpeakerEmbedder, conversation: tuple[Audio, list[Turn]]
 ) -> None:
     audio, turns = conversation
     first_a, b, second_a = (embedder.embed(audio.slice(t.start, t.end)) for t in turns)
 
-    # espeak-ng's voices share one synthesiser, so even different voices score 0.85 here
     same = float(first_a @ second_a)
     assert same > float(first_a @ b)
     assert same > float(second_a @ b)
 
 
 def test_overlapped_speech_is_left_out_when_there_is_enough_clean(
-    embedder: VoiceEncoder, conversation: tuple[Audio, list[Turn]]
+    embedder: SpeakerEmbedder, conversation: tuple[Audio, list[Turn]]
 ) -> None:
     audio, turns = conversation
     # A "talks" across all of B's turn as well; B's voice must not pull A's vector towards it.
@@ -71,5 +70,5 @@ def test_overlapped_speech_is_left_out_when_there_is_enough_clean(
     assert float(overlapped["B"] @ clean["B"]) > 0.95
 
 
-def test_no_turns_no_embeddings(embedder: VoiceEncoder) -> None:
+def test_no_turns_no_embeddings(embedder: SpeakerEmbedder) -> None:
     assert embed_speakers(embedder, Audio(np.zeros(SAMPLE_RATE, np.float32)), []) == ()

@@ -4,9 +4,10 @@ repositories the way the API and the job make them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+from lahstats.speakers.matching import to_bytes, unit
 from lahstats.storage.database import Database
 from lahstats.storage.models import SessionStatus
 from lahstats.storage.repositories import (
@@ -43,8 +44,12 @@ async def recording(
     started_at: datetime | None = None,
     duration_seconds: float = 90.0,
     status: SessionStatus = SessionStatus.READY_FOR_CLAIMING,
+    voices: Mapping[str, Sequence[float]] | None = None,
+    voice_model: str = "test-voices",
 ) -> tuple[uuid.UUID, dict[str, uuid.UUID]]:
-    """A session moved through its status machine to ``status``, with ``{label: counts}``."""
+    """A session moved through its status machine to ``status``, with ``{label: counts}`` and,
+    optionally, ``{label: voice embedding}``."""
+    voices = voices or {}
     async with db.session() as s:
         sessions = SessionRepository(s)
         created = await sessions.create(group_id=group_id, started_by=started_by)
@@ -58,7 +63,14 @@ async def recording(
         ids = await SpeakerRepository(s).replace_for_session(
             created.id,
             [
-                NewSpeaker(label, segment_count=3, total_duration_seconds=12.5, word_counts=counts)
+                NewSpeaker(
+                    label,
+                    segment_count=3,
+                    total_duration_seconds=12.5,
+                    word_counts=counts,
+                    voice_embedding=to_bytes(unit(voices[label])) if label in voices else None,
+                    embedding_model=voice_model if label in voices else None,
+                )
                 for label, counts in speakers.items()
             ],
         )

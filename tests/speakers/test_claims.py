@@ -320,13 +320,20 @@ async def test_the_session_starter_may_unclaim_anyones_claim(world: World) -> No
 
 
 async def test_other_members_may_not_unclaim(world: World) -> None:
-    # Claimed by Ah Boy for Uncle: not even the attributed member may undo it, only the claimer.
+    # Claimed by Ah Boy for Uncle: a bystander may not undo it.
     await claim(world, "SPEAKER_00", world.ah_boy, ClaimType.USER, user_id=world.uncle)
-    for caller in (world.ah_girl, world.uncle):
-        with pytest.raises(Forbidden, match="only whoever claimed"):
-            await unclaim(world, "SPEAKER_00", caller)
+    with pytest.raises(Forbidden, match="only whoever claimed"):
+        await unclaim(world, "SPEAKER_00", world.ah_girl)
     assert (await speaker(world, "SPEAKER_00")).attributed_to_user_id == world.uncle
     assert len(await rows(world)) == 2
+
+
+async def test_the_member_a_voice_was_given_to_may_refuse_it(world: World) -> None:
+    # Claimed by Ah Boy for Uncle (or matched by voice): Uncle can say it was not him.
+    await claim(world, "SPEAKER_00", world.ah_boy, ClaimType.USER, user_id=world.uncle)
+    await unclaim(world, "SPEAKER_00", world.uncle)
+    assert (await speaker(world, "SPEAKER_00")).claim_type is None
+    assert await rows(world) == []
 
 
 async def test_unclaiming_an_unclaimed_speaker_is_a_conflict(world: World) -> None:

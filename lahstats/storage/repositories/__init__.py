@@ -6,9 +6,12 @@ that opened the session decides. They return table models to services, never to 
 
 from lahstats.storage.repositories.chunks import ChunkRepository
 from lahstats.storage.repositories.events import EventRepository
+from lahstats.storage.repositories.group_words import GroupWordRepository
 from lahstats.storage.repositories.groups import GroupRepository
 from lahstats.storage.repositories.profiles import ProfileRepository
+from lahstats.storage.repositories.recognitions import RecognitionRepository
 from lahstats.storage.repositories.sessions import SessionRepository
+from lahstats.storage.repositories.speaker_counts import SpeakerCountRepository
 from lahstats.storage.repositories.speakers import NewSpeaker, SpeakerRepository
 from lahstats.storage.repositories.stats import StatsRepository
 from lahstats.storage.repositories.transcripts import NewSegment, TranscriptRepository
@@ -18,10 +21,13 @@ __all__ = [
     "ChunkRepository",
     "EventRepository",
     "GroupRepository",
+    "GroupWordRepository",
     "NewSegment",
     "NewSpeaker",
     "ProfileRepository",
+    "RecognitionRepository",
     "SessionRepository",
+    "SpeakerCountRepository",
     "SpeakerRepository",
     "StatsRepository",
     "TranscriptRepository",

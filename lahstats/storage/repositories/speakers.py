@@ -90,7 +90,7 @@ class SpeakerRepository(Repository):
         self,
         speaker_id: uuid.UUID,
         *,
-        claimed_by: uuid.UUID,
+        claimed_by: uuid.UUID | None,
         claim_type: ClaimType,
         attributed_to_user_id: uuid.UUID | None = None,
         guest_name: str | None = None,

@@ -1,0 +1,97 @@
+"""``/users/me/voice``: enrol a voice from a short recording, see what the voiceprint rests on."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, delete, get, post
+
+from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.errors import InvalidInput, PayloadTooLarge
+from lahstats.speakers.enrolment import MAX_SECONDS, MIN_SECONDS, EnrolmentService
+from lahstats.storage.repositories.voices import VoiceRepository
+
+MAX_RECORDING_BYTES = 20 * 1024 * 1024
+
+
+class EnrolmentOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    duration_seconds: float
+    created_at: datetime
+
+
+class VoiceprintOut(msgspec.Struct, kw_only=True):
+    embedding_model: str
+    source_count: int
+    updated_at: datetime
+
+
+class VoiceOut(msgspec.Struct, kw_only=True):
+    enrolments: list[EnrolmentOut]
+    voiceprints: list[VoiceprintOut]
+
+
+class EnrolledOut(msgspec.Struct, kw_only=True):
+    enrolment: EnrolmentOut
+    speech_seconds: float
+
+
+class VoiceController(Controller):
+    path = "/users/me/voice"
+    tags = ["voices"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post(
+        summary=f"Enrol your voice from a {MIN_SECONDS:g}-{MAX_SECONDS:g} s recording (raw body)",
+        status_code=201,
+        request_max_body_size=MAX_RECORDING_BYTES,
+    )
+    async def enrol(
+        self,
+        request: Request[Any, Any, Any],
+        db: DbSession,
+        caller: Caller,
+        runtime: ProcessRuntime,
+    ) -> EnrolledOut:
+        data = await request.body()
+        if not data:
+            raise InvalidInput(
+                "the request has no audio",
+                hint="Send the recording as the raw body, e.g. Content-Type: audio/mp4.",
+            )
+        if len(data) > MAX_RECORDING_BYTES:
+            raise PayloadTooLarge(
+                f"the recording is {len(data)} bytes; at most {MAX_RECORDING_BYTES} are accepted",
+                hint="Send 10 to 30 seconds of compressed audio (m4a, mp3, webm).",
+            )
+        enrolment, speech = await EnrolmentService(db, runtime.settings).enrol(caller.user_id, data)
+        return EnrolledOut(enrolment=_enrolment(enrolment), speech_seconds=speech)
+
+    @get(summary="Your enrolments and voiceprints (what voice suggestions compare against)")
+    async def voice(self, db: DbSession, caller: Caller) -> VoiceOut:
+        voices = VoiceRepository(db)
+        return VoiceOut(
+            enrolments=[_enrolment(e) for e in await voices.enrolments(caller.user_id)],
+            voiceprints=[
+                VoiceprintOut(
+                    embedding_model=p.embedding_model,
+                    source_count=p.source_count,
+                    updated_at=p.updated_at,
+                )
+                for p in await voices.voiceprints([caller.user_id])
+            ],
+        )
+
+    @delete(summary="Forget your enrolled recordings (claimed speakers still shape the voiceprint)")
+    async def forget(self, db: DbSession, caller: Caller, runtime: ProcessRuntime) -> None:
+        await EnrolmentService(db, runtime.settings).forget(caller.user_id)
+
+
+def _enrolment(enrolment: Any) -> EnrolmentOut:
+    return EnrolmentOut(
+        id=enrolment.id,
+        duration_seconds=enrolment.duration_seconds,
+        created_at=enrolment.created_at,
+    )
