@@ -8,15 +8,25 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+import structlog
 from structlog.testing import capture_logs
 
 from lahstats.errors import Unavailable
+from lahstats.jobs import retention
 from lahstats.jobs.retention import RetentionSweeper
 from lahstats.settings import Settings
 from lahstats.storage.blobs.local import LocalBlobStore
 from lahstats.storage.database import Database
 from lahstats.storage.models import RecordingSession, SessionStatus
 from tests.sessions.stored import age, owner_and_group, stored_session
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logger(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The app's structlog config caches a logger on first use, after which capture_logs() cannot
+    # see it; another test in the same run may have used this module's logger already.
+    monkeypatch.setattr(retention, "log", structlog.get_logger(retention.__name__))
 
 
 class FlakyBlobs(LocalBlobStore):
