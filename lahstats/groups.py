@@ -93,17 +93,26 @@ class GroupService:
         self, group_id: uuid.UUID, user_id: uuid.UUID, *, auto_claim_voices: bool | None = None
     ) -> Group:
         """Changes the group's settings; only its owner may."""
-        group = await self.visible(group_id, user_id)
-        member = await self.groups.member(group_id, user_id)
-        if member is None or member.role != MemberRole.OWNER:
-            raise Forbidden(
-                "only the group's owner can change its settings",
-                hint="Ask the owner (see the group's members) to change it.",
-            )
+        group = await self.owned(
+            group_id,
+            user_id,
+            doing="change its settings",
+            hint="Ask the owner (see the group's members) to change it.",
+        )
         if auto_claim_voices is not None:
             group.auto_claim_voices = auto_claim_voices
         self.session.add(group)
         await self.session.flush()
+        return group
+
+    async def owned(
+        self, group_id: uuid.UUID, user_id: uuid.UUID, *, doing: str, hint: str
+    ) -> Group:
+        """The group if the user owns it: ``NotFound`` for outsiders, ``Forbidden`` for members."""
+        group = await self.visible(group_id, user_id)
+        member = await self.groups.member(group_id, user_id)
+        if member is None or member.role != MemberRole.OWNER:
+            raise Forbidden(f"only the group's owner can {doing}", hint=hint)
         return group
 
     async def visible(self, group_id: uuid.UUID, user_id: uuid.UUID) -> Group:

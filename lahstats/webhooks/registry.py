@@ -13,11 +13,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lahstats.errors import Conflict, Forbidden, NotFound
+from lahstats.errors import Conflict, NotFound
 from lahstats.groups import GroupService
 from lahstats.settings import Settings
-from lahstats.storage.models import MemberRole, Webhook, WebhookDelivery
-from lahstats.storage.repositories import GroupRepository
+from lahstats.storage.models import Webhook, WebhookDelivery
 from lahstats.storage.repositories.webhooks import DeliveryRepository, WebhookRepository
 from lahstats.webhooks.urls import Resolver, check_destination
 
@@ -33,7 +32,6 @@ def new_secret() -> str:
 class WebhookService:
     def __init__(self, db: AsyncSession) -> None:
         self._db = db
-        self._groups = GroupRepository(db)
         self._webhooks = WebhookRepository(db)
 
     async def register(
@@ -85,11 +83,9 @@ class WebhookService:
         )
 
     async def _owner(self, group_id: uuid.UUID, caller_id: uuid.UUID, *, doing: str) -> None:
-        member = await self._groups.member(group_id, caller_id)
-        if member is None:
-            raise NotFound(f"no group {group_id}")
-        if member.role != MemberRole.OWNER:
-            raise Forbidden(
-                f"only the group's owner may {doing}",
-                hint="Ask the group's owner to do it; members can list webhooks and deliveries.",
-            )
+        await GroupService(self._db).owned(
+            group_id,
+            caller_id,
+            doing=doing,
+            hint="Ask the group's owner to do it; members can list webhooks and deliveries.",
+        )
