@@ -114,9 +114,22 @@ class Settings(BaseSettings):
     device: Device = "auto"
     diarizer: DiarizerBackend = "embedded"
     diarizer_model: str | None = None  # pyannote: hub id or local dir / config.yaml
+    # pyannote: windows per batch for segmentation and embedding (default: the config's)
+    diarizer_batch_size: int | None = Field(default=None, ge=1, le=256)
     transcriber: TranscriberBackend = "whisper-tiny"
     transcriber_model: str | None = None  # faster-whisper dir, or transformers hub id / dir
+    # transformers: speech pieces per generate() call (halved on its own when the GPU runs out
+    # of memory), and the weights' dtype (auto: float32 on the CPU; on CUDA float16, bfloat16
+    # for MERaLiON, whose Gemma 2 decoder overflows in float16).
+    transcriber_batch_size: int = Field(default=8, ge=1, le=256)
+    # faster-whisper / whisper-tiny: also pass the tracked words as Whisper's hotwords. Off: on
+    # the dev set with tiny.en it lowered target-word F1 from 0.68 to 0.63 (README, Production).
+    transcriber_hotwords: bool = False
+    transcriber_dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    # Model hub: a read token for gated models (pyannote, MERaLiON), and where downloads are
+    # cached (default: huggingface_hub's own cache, ~/.cache/huggingface).
     hf_token: SecretStr | None = None
+    model_cache_dir: Path | None = None
 
     # Uploads
     max_chunk_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from lahstats.errors import ModelUnavailable
+from lahstats.pipeline.hub import HubId, hub_id
 from lahstats.settings import Settings
 
 Role = Literal["diarizer", "transcriber", "embedder"]
@@ -159,7 +160,8 @@ def _hub_or_dir(
             f"Point {setting} at a directory with {marker}, or fill it with "
             "`lahstats models download --to DIR`.",
         )
-    if model.startswith(("/", ".", "~")) or model.count("/") != 1:
+    found_id = hub_id(model)
+    if found_id is None:
         return ModelStatus(
             role,
             backend,
@@ -169,6 +171,9 @@ def _hub_or_dir(
             f"no such path: {model}",
             f"Set {setting} to an existing directory or a hub id like org/name.",
         )
+    cached = _in_hub_cache(found_id, marker, settings.model_cache_dir)
+    if cached is not None:
+        return ModelStatus(role, backend, "ok", version, str(cached), f"{model} in the model cache")
     if settings.hf_token is None:
         return ModelStatus(
             role,
@@ -178,11 +183,21 @@ def _hub_or_dir(
             model,
             "hub id without LAHSTATS_HF_TOKEN",
             "Set LAHSTATS_HF_TOKEN if the model is gated, or download it with "
-            "`lahstats models download --to DIR` and point the setting at DIR.",
+            "`lahstats models download --to DIR` and set what it prints.",
         )
     return ModelStatus(
         role, backend, "remote", version, model, "downloaded from the model hub at load"
     )
+
+
+def _in_hub_cache(model: HubId, marker: str, cache_dir: Path | None) -> Path | None:
+    """The cached snapshot of ``model`` when it holds ``marker`` (a look at the disk only)."""
+    if _package_dir("huggingface_hub") is None:
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(model.repo, marker, cache_dir=cache_dir, revision=model.revision)
+    return Path(found).parent if isinstance(found, str) else None
 
 
 def _diarizer(settings: Settings) -> ModelStatus:
@@ -246,9 +261,13 @@ def _transcriber(settings: Settings) -> ModelStatus:
 
 
 def _embedder(settings: Settings) -> ModelStatus:
-    # Voiceprints use the WeSpeaker ResNet compiled into moonshine-voice's library whichever
-    # diarizer runs, so voices stay comparable when the diarizer setting changes.
-    del settings
+    # The pyannote pipeline's embedding model serves voiceprints when it diarizes; otherwise the
+    # WeSpeaker ResNet compiled into moonshine-voice's library.
+    if settings.diarizer == "pyannote":
+        diarizer = _diarizer(settings)
+        return replace(
+            diarizer, role="embedder", detail=f"the pipeline's embedding model; {diarizer.detail}"
+        )
     return _embedded(
         "embedder", "wespeaker", "moonshine-voice", "moonshine_voice", "libmoonshine.so"
     )

@@ -64,8 +64,11 @@ def test_an_uninstalled_production_stack_says_which_extra() -> None:
     else:
         assert statuses["diarizer"].fix
         assert "lahstats[pyannote]" in statuses["diarizer"].fix
-    # Voiceprints stay in WeSpeaker's space whichever diarizer runs, so they remain comparable.
-    assert statuses["embedder"].backend == "wespeaker"
+    # The pipeline's own embedding model serves voiceprints when pyannote diarizes.
+    assert statuses["embedder"].backend == "pyannote"
+    assert statuses["embedder"].state == statuses["diarizer"].state
+    embedded = {s.role: s for s in inspect_models(Settings())}
+    assert embedded["embedder"].backend == "wespeaker"
 
 
 def test_device_resolution() -> None:
