@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
 # On a GPU server: make install TORCH_INDEX=https://download.pytorch.org/whl/cu128 (see README)
 TORCH_INDEX ?=
+# The production model stacks (pyannote.audio, transformers) install with the dev tools so their
+# tests run; a small embedded-only install: make install EXTRAS=dev
+EXTRAS ?= dev,pyannote,transformers
 
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps dev migrate test lint format bench eval doctor clean
@@ -16,11 +19,12 @@ help: ## List the targets
 system-deps: ## Install ffmpeg with apt-get when it is missing (root only)
 	@scripts/install-system-deps.sh
 
-install: system-deps ## Create .venv: CPU torch first, then lahstats with dev tools
+install: system-deps ## Create .venv: CPU torch first, then lahstats with dev tools and model stacks
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade --quiet pip
 	$(BIN)/pip install --quiet "torch==$(TORCH_VERSION)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python scripts/torchaudio_pure.py
 	@$(BIN)/python -c "import torch; print('torch', torch.__version__, 'cuda' if torch.cuda.is_available() else 'cpu')"
 
 migrate: ## Apply database migrations (lahstats db upgrade)

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from lahstats.errors import ModelUnavailable
 from lahstats.pipeline.clustering import centroids, cluster
 from lahstats.pipeline.embed import (
     FRAME_SECONDS,
@@ -231,10 +230,9 @@ def load_diarizer(settings: Settings) -> Diarizer:
                 load_speech_detector(), load_ge2e(), load_wespeaker(), load_segmenter()
             )
         case "pyannote":
-            raise ModelUnavailable(
-                "the pyannote diarizer is not available in this version",
-                hint="Set LAHSTATS_DIARIZER=embedded (the default).",
-            )
+            from lahstats.pipeline.pyannote import load_pyannote
+
+            return load_pyannote(settings)
 
 
 def diarize(

@@ -148,11 +148,15 @@ class SpeakerEmbedder(Protocol):
 
 
 def load_embedder(settings: Settings) -> SpeakerEmbedder:
-    """The speaker embedder for every diarizer setting, so voiceprints stay comparable across
-    them: WeSpeaker, which tells voices apart across recordings where GE2E does not."""
+    """The speaker embedder: the pyannote pipeline's own embedding model when that diarizer runs
+    (loaded once, shared with it), else WeSpeaker, which tells voices apart across recordings
+    where GE2E does not. Each names its space, and voices of two spaces are never compared."""
+    if settings.diarizer == "pyannote":
+        from lahstats.pipeline.pyannote import load_pyannote
+
+        return load_pyannote(settings).voice_embedder()
     from lahstats.pipeline.wespeaker import load_voice_embedder
 
-    del settings
     return load_voice_embedder()
 
 

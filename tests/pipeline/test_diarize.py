@@ -120,11 +120,11 @@ def test_progress_is_reported_and_the_encoder_is_shared(
     assert embedder.encoder is diarizer.voices
 
 
-@pytest.mark.parametrize("backend", ["pyannote"])
-def test_backends_not_built_yet_say_so(backend: str) -> None:
+def test_pyannote_without_a_model_says_which_setting_to_give() -> None:
     with pytest.raises(ModelUnavailable) as raised:
-        load_diarizer(Settings(diarizer=backend))
-    assert "LAHSTATS_DIARIZER=embedded" in raised.value.hint
+        load_diarizer(Settings(diarizer="pyannote"))
+    assert raised.value.message == "LAHSTATS_DIARIZER_MODEL is not set"
+    assert "models download" in raised.value.hint
 
 
 def test_sixty_seconds_of_digital_silence_has_nobody_in_it(
