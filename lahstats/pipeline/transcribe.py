@@ -13,7 +13,6 @@ Never downloads: a recogniser whose weights are not on disk raises ``ModelUnavai
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from lahstats.errors import ModelUnavailable
@@ -40,6 +39,8 @@ REGION_PAD = 0.25
 # rough, so speech this close to a word counts as heard.
 UNHEARD = 1.0
 HEARD_MARGIN = 0.3
+# A CTranslate2 (faster-whisper) checkpoint on the model hub: weights, configs, vocabulary.
+CTRANSLATE2_FILES = ("model.bin", "*.json", "vocabulary*", "tokenizer*")
 
 
 class Transcriber(Protocol):
@@ -123,26 +124,44 @@ def speaker_at(start: float, end: float, turns: Sequence[Turn]) -> str | None:
 def load_transcriber(settings: Settings, lexicon: Lexicon) -> Transcriber:
     """The recogniser the settings name, loaded once; raises ``ModelUnavailable`` if absent."""
     from lahstats.pipeline.backends import resolve_device
+    from lahstats.pipeline.hub import local_model
     from lahstats.pipeline.recognisers.whisper import WhisperRecogniser, bundled_tiny_en
 
     device = resolve_device(settings.device)
     match settings.transcriber:
         case "whisper-tiny":
-            return WhisperRecogniser(bundled_tiny_en(), lexicon, device=device, name="whisper-tiny")
-        case "faster-whisper":
-            if not settings.transcriber_model or not Path(settings.transcriber_model).is_dir():
-                raise ModelUnavailable(
-                    "faster-whisper needs a local CTranslate2 model directory",
-                    hint="Set LAHSTATS_TRANSCRIBER_MODEL to a directory holding model.bin.",
-                )
             return WhisperRecogniser(
-                Path(settings.transcriber_model), lexicon, device=device, name="faster-whisper"
+                bundled_tiny_en(),
+                lexicon,
+                device=device,
+                name="whisper-tiny",
+                hotwords=settings.transcriber_hotwords,
             )
-        case other:
-            raise ModelUnavailable(
-                f"the {other} transcriber is not available in this version",
-                hint="Use LAHSTATS_TRANSCRIBER=whisper-tiny (the default).",
+        case "faster-whisper":
+            if not settings.transcriber_model:
+                raise ModelUnavailable(
+                    "faster-whisper needs a CTranslate2 model directory or hub id",
+                    hint="Set LAHSTATS_TRANSCRIBER_MODEL to a directory holding model.bin or a "
+                    "model hub id like Systran/faster-whisper-small.",
+                )
+            model_dir = local_model(
+                settings.transcriber_model,
+                setting="LAHSTATS_TRANSCRIBER_MODEL",
+                token=settings.hf_token,
+                allow_patterns=CTRANSLATE2_FILES,
+                cache_dir=settings.model_cache_dir,
             )
+            return WhisperRecogniser(
+                model_dir,
+                lexicon,
+                device=device,
+                name="faster-whisper",
+                hotwords=settings.transcriber_hotwords,
+            )
+        case "transformers":
+            from lahstats.pipeline.recognisers.transformers import load_transformers
+
+            return load_transformers(settings, lexicon)
 
 
 def transcribe(

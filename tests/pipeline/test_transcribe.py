@@ -55,9 +55,10 @@ def test_a_word_goes_to_the_turn_it_lies_deepest_in() -> None:
     assert speaker_at(1.0, 1.2, []) is None
 
 
-def test_unimplemented_backends_fail_with_a_hint() -> None:
+def test_production_backends_without_a_model_say_which_setting_to_give() -> None:
     with pytest.raises(ModelUnavailable) as error:
         load_transcriber(Settings(transcriber="transformers"), LEXICON)
+    assert "LAHSTATS_TRANSCRIBER_MODEL is not set" in error.value.message
     assert "whisper-tiny" in error.value.hint
     with pytest.raises(ModelUnavailable, match="directory"):
         load_transcriber(Settings(transcriber="faster-whisper", transcriber_model=None), LEXICON)
@@ -121,3 +122,30 @@ def test_only_very_quiet_clips_are_brought_up_before_recognition() -> None:
     assert audible(normal) is normal
     silent = np.zeros(100, np.float32)
     assert audible(silent) is silent
+
+
+def test_hotwords_are_off_by_default_and_reach_whisper_when_asked(
+    monkeypatch: pytest.MonkeyPatch, two_speakers: tuple[Path, dict[str, Any]]
+) -> None:
+    from faster_whisper import WhisperModel
+
+    seen: list[Any] = []
+    real = WhisperModel.transcribe
+
+    def recording(self: Any, audio: Any, **options: Any) -> Any:
+        seen.append(options.get("hotwords"))
+        return real(self, audio, **options)
+
+    monkeypatch.setattr(WhisperModel, "transcribe", recording)
+    path, truth = two_speakers
+    samples, _ = sf.read(path, dtype="float32")
+    first = truth["turns"][0]
+    turns = (Turn(first["speaker"], first["start"], first["end"]),)
+    audio = Audio(np.ascontiguousarray(samples[: int(first["end"] * 16_000)]))
+    plain = load_transcriber(Settings(), LEXICON)
+    assert transcribe(plain, audio, turns)
+    steered = load_transcriber(Settings(transcriber_hotwords=True), LEXICON)
+    assert transcribe(steered, audio, turns)
+    assert seen[0] is None
+    assert seen[-1] is not None
+    assert set(seen[-1].split()) == set(LEXICON.words)
