@@ -16,6 +16,7 @@ from lahstats import __version__
 from lahstats.analysis_cli import analyze, evaluate
 from lahstats.errors import LahstatsError
 from lahstats.export_cli import export
+from lahstats.models_cli import models
 from lahstats.retention_cli import retention
 from lahstats.settings import get_settings
 from lahstats.speakers_cli import speakers
@@ -157,3 +158,4 @@ main.add_command(evaluate)
 main.add_command(export)
 main.add_command(speakers)
 main.add_command(retention)
+main.add_command(models)
