@@ -11,7 +11,7 @@ TORCH_INDEX ?=
 EXTRAS ?= dev,pyannote,transformers
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps dev migrate test lint format bench eval doctor clean
+.PHONY: help install system-deps dev migrate test lint format bench bench-backends eval doctor clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ format: ## Apply ruff's fixes and formatting
 bench: ## Print speed and memory figures: service, then the pipeline on 2/10/30 min (~15 min)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.pipeline $(if $(BENCH_MINUTES),--minutes $(BENCH_MINUTES))
+
+bench-backends: ## Throughput of the production backends (pyannote, transformers) on this device
+	$(BIN)/python -m benchmarks.backends $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))
 
 eval: ## Score the pipeline on ../shared/data/dev (EVAL_ARGS=--chunks to feed 30 s chunks)
 	$(BIN)/lahstats eval ../shared/data/dev --json var/eval.json $(EVAL_ARGS)

