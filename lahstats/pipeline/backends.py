@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -294,3 +295,16 @@ def resolve_device(setting: str) -> str:
     except ImportError:
         return "cpu"
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@contextmanager
+def gpu_memory(doing: str, hint: str) -> Iterator[None]:
+    """torch's out-of-memory error as a ``ModelUnavailable`` that says what to change."""
+    import torch
+
+    try:
+        yield
+    except torch.OutOfMemoryError as error:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        raise ModelUnavailable(f"the GPU ran out of memory while {doing}", hint=hint) from error

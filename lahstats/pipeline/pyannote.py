@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy.typing as npt
 from pydantic import SecretStr
 
 from lahstats.errors import ModelUnavailable
+from lahstats.pipeline.backends import gpu_memory, resolve_device
 from lahstats.pipeline.hub import HubId, hub_errors, hub_id, local_model, quiet_hub, token_value
 from lahstats.pipeline.types import (
     SAMPLE_RATE,
@@ -104,19 +104,6 @@ def _weights(entry: Any) -> Path | None:
     base = Path(entry["checkpoint"]) / entry.get("subfolder", "")
     found = base if base.is_file() else base / "pytorch_model.bin"
     return found if found.is_file() else None
-
-
-@contextmanager
-def gpu_memory(doing: str, hint: str) -> Iterator[None]:
-    """torch's out-of-memory error as a ``ModelUnavailable`` that says what to change."""
-    import torch
-
-    try:
-        yield
-    except torch.OutOfMemoryError as error:
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        raise ModelUnavailable(f"the GPU ran out of memory while {doing}", hint=hint) from error
 
 
 OOM_HINT = (
@@ -223,8 +210,6 @@ class PyannoteVoice:
 
 def load_pyannote(settings: Settings) -> PyannoteDiarizer:
     """The pipeline the settings name, loaded once per process and configuration."""
-    from lahstats.pipeline.backends import resolve_device
-
     if not settings.diarizer_model:
         raise ModelUnavailable(
             f"{SETTING} is not set",

@@ -21,14 +21,10 @@ import pytest
 pytest.importorskip("pyannote.audio", reason="the pyannote extra is not installed")
 
 from lahstats.errors import ModelUnavailable
+from lahstats.pipeline.backends import gpu_memory
 from lahstats.pipeline.diarize import diarize, load_diarizer
 from lahstats.pipeline.embed import embed_speakers, load_embedder
-from lahstats.pipeline.pyannote import (
-    PyannoteDiarizer,
-    gpu_memory,
-    pipeline_config,
-    relabel,
-)
+from lahstats.pipeline.pyannote import PyannoteDiarizer, pipeline_config, relabel
 from lahstats.pipeline.run import analyze, load_models
 from lahstats.pipeline.types import Audio, SpeakerHints, Turn
 from lahstats.settings import Settings

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from lahstats.errors import ModelUnavailable
 from lahstats.pipeline import hub
+from lahstats.pipeline.backends import gpu_memory
 from lahstats.pipeline.recognisers.pieces import compression_ratio, cut_pieces, in_batches, spread
 from lahstats.pipeline.recognisers.whisper import COMPRESSION_LIMIT, audible, echoes_prompt
 from lahstats.pipeline.transcribe import STAGE, speaker_at, speech_regions
@@ -400,7 +401,6 @@ def _dtype(setting: str, device: str, *, gemma: bool) -> Any:
 def _load(directory: Path, dtype: Any, device: str, *, remote: bool) -> tuple[Any, Any]:
     """Model and processor from ``directory``, without the network; for a checkpoint that
     brings its own code, that code (``trust_remote_code``): the setting chose to run it."""
-    import torch
     import transformers
     from transformers import AutoModelForSpeechSeq2Seq, AutoProcessor
 
@@ -438,12 +438,10 @@ def _load(directory: Path, dtype: Any, device: str, *, remote: bool) -> tuple[An
             f"{directory} could not be loaded by transformers {transformers.__version__} ({what})",
             hint=hint,
         ) from error
-    try:
+    hint = (
+        "Use LAHSTATS_TRANSCRIBER_DTYPE=float16 or bfloat16, a smaller model, or "
+        "LAHSTATS_DEVICE=cpu."
+    )
+    with gpu_memory(f"loading {directory.name} in {dtype}", hint):
         model = model.to(device).eval()
-    except torch.cuda.OutOfMemoryError as error:
-        raise ModelUnavailable(
-            f"the GPU has too little free memory for {directory.name} in {dtype}",
-            hint="Use LAHSTATS_TRANSCRIBER_DTYPE=float16 or bfloat16, a smaller model, or "
-            "LAHSTATS_DEVICE=cpu.",
-        ) from error
     return model, processor
