@@ -10,15 +10,11 @@ path or secret reaches a user.
 from __future__ import annotations
 
 from redis.exceptions import RedisError
-from sqlalchemy.exc import (
-    DBAPIError,
-    DisconnectionError,
-    InterfaceError,
-    OperationalError,
-)
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from lahstats.errors import ConfigurationError, InvalidInput, LahstatsError, Unavailable
+from lahstats.storage.database import is_unreachable
 
 KEPT = "The uploaded chunks are kept."
 RETRY_LATER = "The uploaded chunks are kept: end the session again later to retry."
@@ -28,9 +24,7 @@ def is_transient(exc: BaseException) -> bool:
     """True for failures of a dependency that another try, a little later, may not meet."""
     if isinstance(exc, Unavailable | RedisError | OSError | TimeoutError | PoolTimeout):
         return True
-    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    return is_unreachable(exc)  # the database, asyncpg's unwrapped errors included
 
 
 def backoff_seconds(job_try: int) -> int:
@@ -65,7 +59,7 @@ def _dependency(exc: BaseException) -> str:
         return exc.message
     if isinstance(exc, RedisError):
         return "the job queue (Redis) was unreachable"
-    if isinstance(exc, DBAPIError | DisconnectionError | PoolTimeout):
+    if isinstance(exc, DBAPIError) or is_unreachable(exc):
         return "the database was unreachable"
     return "reading or writing storage kept failing"
 

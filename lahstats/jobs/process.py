@@ -5,10 +5,13 @@
 
 The job holds the session's lease (see ``lease.py``) and writes progress and results only while
 it is its own, so a duplicate job or a crash pick-up never saves twice; saving replaces the
-session's rows, so a second run leaves the same rows. Transient failures (database, storage,
-Redis) release the lease and ask the queue to retry with backoff until ``job_max_tries``; bad
-audio and missing models fail the session at once with a message for the people who recorded,
-and the chunks are kept. This module never decides what the pipeline computes.
+session's rows, so a second run leaves the same rows. A run that takes over a session an earlier
+run left part-way (a killed worker, a retry) first records a ``restarted`` event at the percent
+clients last saw: the percent never goes backwards, it holds until the new run passes it.
+Transient failures (database, storage, Redis) release the lease and ask the queue to retry with
+backoff until ``job_max_tries``; bad audio and missing models fail the session at once with a
+message for the people who recorded, and the chunks are kept. This module never decides what the
+pipeline computes.
 """
 
 from __future__ import annotations
@@ -63,6 +66,21 @@ PROCESS_SESSION = "process_session"
 SAVING_PERCENT = 85
 # 100 means "done" and is written with the results, never by a stage still running.
 _LAST_RUNNING_PERCENT = 99
+# The stage of the event a run records when it takes over a session an earlier run left part-way.
+RESTARTED = "restarted"
+
+
+def restart_message(job_try: int) -> str:
+    """What a restarted run tells clients: why, and what its percent means meanwhile."""
+    why = (
+        f"a dependency failed, so this is try {job_try}"
+        if job_try > 1
+        else "the previous run stopped before finishing (its worker was lost)"
+    )
+    return (
+        f"processing started again from the beginning: {why}; the percent holds until this run "
+        "passes it"
+    )
 
 
 def processing_job_id(session_id: uuid.UUID, *, recovering: datetime | None = None) -> str:
@@ -243,12 +261,19 @@ class _SessionJob:
         return len(made)
 
     async def _resume_progress(self) -> None:
-        # A retry or a pick-up continues from the figure clients last saw: never backwards.
+        # A retry or a pick-up continues from the figure clients last saw: never backwards. When
+        # an earlier run got part-way (a killed worker, a failed dependency), clients are told it
+        # starts again, at that figure, which holds until the new run passes it.
         async with self.resources.database.session() as db:
             recording = await SessionRepository(db).get(self.session_id)
-        if recording is not None:
-            self.progress.stage = recording.stage or "queued"
-            self.progress.percent = recording.progress
+        if recording is None:
+            return
+        self.progress.stage = recording.stage or "queued"
+        self.progress.percent = recording.progress
+        if self.progress.stage != "queued":
+            await self.progress.report(
+                RESTARTED, recording.progress, message=restart_message(self.job_try)
+            )
 
     async def _why_not_ours(self) -> str:
         async with self.resources.database.session() as db:

@@ -12,10 +12,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -52,6 +60,28 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         pool_timeout=10,
         connect_args={"timeout": 5, "command_timeout": 30},
     )
+
+
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeout,
+    ConnectionError,
+    asyncpg.PostgresConnectionError,  # class 08: connection exceptions
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, "starting up"
+)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` means the database server is down, restarting or dropped the connection.
+
+    asyncpg raises connection failures unwrapped (refused, "the database system is starting up"),
+    SQLAlchemy wraps those of a connection in use: both count.
+    """
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, _UNREACHABLE)
 
 
 class Database:

@@ -1,4 +1,8 @@
-"""Blobs as files under one directory. Writes are atomic (temporary file, then rename)."""
+"""Blobs as files under one directory. Writes are atomic (temporary file, then rename).
+
+A disk that cannot be written or read (full, read-only, a path that is no directory) raises
+``Unavailable``, like an unreachable bucket: callers see a storage outage, never a bare OSError.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,24 @@ import asyncio
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lahstats.errors import NotFound, Unavailable
 from lahstats.storage.blobs import validate_key
+
+
+@contextmanager
+def _disk_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise Unavailable(
+            f"local storage could not {action}: {exc.strerror or type(exc).__name__}",
+            hint="Check that LAHSTATS_STORAGE_DIR is a writable directory with free space "
+            "(see /health).",
+        ) from exc
 
 
 class LocalBlobStore:
@@ -22,7 +40,9 @@ class LocalBlobStore:
         return self.root / validate_key(key)
 
     async def put(self, key: str, data: bytes, *, content_type: str) -> None:
-        await asyncio.to_thread(self._write, self._path(key), data)
+        path = self._path(key)
+        with _disk_errors("write a file"):
+            await asyncio.to_thread(self._write, path, data)
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
@@ -40,16 +60,19 @@ class LocalBlobStore:
 
     async def get(self, key: str) -> bytes:
         path = self._path(key)
-        try:
-            return await asyncio.to_thread(path.read_bytes)
-        except FileNotFoundError:
-            raise NotFound(f"no stored blob {key!r}") from None
+        with _disk_errors("read a file"):
+            try:
+                return await asyncio.to_thread(path.read_bytes)
+            except FileNotFoundError:
+                raise NotFound(f"no stored blob {key!r}") from None
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+        path = self._path(key)
+        with _disk_errors("delete a file"):
+            await asyncio.to_thread(path.unlink, missing_ok=True)
 
     async def delete_prefix(self, prefix: str) -> int:
         path = self._path(prefix.rstrip("/"))
@@ -64,7 +87,8 @@ class LocalBlobStore:
             shutil.rmtree(path)
             return count
 
-        return await asyncio.to_thread(remove)
+        with _disk_errors("delete files"):
+            return await asyncio.to_thread(remove)
 
     async def ping(self) -> str:
         def probe() -> None:

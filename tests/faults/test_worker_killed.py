@@ -1,0 +1,140 @@
+"""A ``lahstats worker`` SIGKILLed mid-job: another worker finishes the session, exactly once.
+
+Real processes: the API (this process: ARQ queue and the stale-session sweep, no workers), two
+worker processes one after the other, PostgreSQL and Redis, and the real models on the 16 s clip.
+
+"Progress resumes from a sane state" means, for a client polling ``/status``: the percent never goes
+backwards; the run that takes over records a ``restarted`` event at the percent last shown, saying
+the previous run's worker was lost and that it starts from the beginning; the percent holds there
+until the new run passes it; ``done`` (100) comes once. The results are those of an undisturbed
+run of the same audio: nothing doubled, nothing lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lahstats.jobs.process import RESTARTED
+from lahstats.settings import Settings
+from tests.faults.conftest import (
+    WorkerProcess,
+    end_session,
+    events_of,
+    forget_jobs,
+    open_api,
+    percents_never_go_back,
+    recorded_session,
+    results_of,
+    status_of,
+    wait_for,
+    wait_until_processed,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+
+
+@pytest.fixture
+def fault_settings(
+    tmp_path: Path, migrated_postgres_url: str, redis_url: str, queue_name: str
+) -> Settings:
+    """One worker slot per process; a job silent for 3 s is dead, looked for every 0.5 s."""
+    return Settings(
+        env="test",
+        data_dir=tmp_path / "var",
+        database_url=migrated_postgres_url,
+        redis_url=redis_url,
+        queue_name=queue_name,
+        storage_dir=tmp_path / "blobs",
+        worker_concurrency=1,
+        job_heartbeat_seconds=0.5,
+        job_stale_seconds=3,
+        recovery_interval_seconds=0.5,
+    )
+
+
+async def stop_watching(watcher: asyncio.Task[None] | None) -> None:
+    if watcher is not None:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
+async def test_a_worker_killed_mid_job_leaves_the_session_to_the_next_worker_which_saves_it_once(
+    fault_settings: Settings, workers: Callable[[Settings, str], WorkerProcess]
+) -> None:
+    settings = fault_settings
+    victim = reference = ""
+    watcher: asyncio.Task[None] | None = None
+    async with open_api(settings, workers=False) as api:
+        try:
+            owner = api.user("Ana")
+            group = await api.group(owner)
+            victim = await recorded_session(api, owner, group)
+            reference = await recorded_session(api, owner, group)  # the same audio, undisturbed
+            seen: list[dict[str, Any]] = []  # what a client polling /status is shown
+
+            async def watch() -> None:
+                while True:
+                    seen.append(await status_of(api, owner, victim))
+                    await asyncio.sleep(0.1)
+
+            first = workers(settings, "worker-1")
+            await end_session(api, owner, victim)
+            watcher = asyncio.create_task(watch())
+
+            async def mid_job() -> bool:
+                status = await status_of(api, owner, victim)
+                return status["progress"] >= 10  # past decoding: diarizing or later
+
+            await wait_for("worker 1 to get into the job", mid_job, within=90, detail=first.tail)
+
+            assert first.kill() == -signal.SIGKILL
+            shown = await status_of(api, owner, victim)
+            assert shown["status"] == "processing"
+            assert 10 <= shown["progress"] < 100
+            await end_session(api, owner, reference)
+            second = workers(settings, "worker-2")
+            for sid in (victim, reference):
+                status = await wait_until_processed(api, owner, sid, within=120, detail=second.tail)
+                assert status == "ready_for_claiming", second.tail()
+            await stop_watching(watcher)
+
+            # Saved once, and the same as the undisturbed run: nothing doubled, nothing lost.
+            saved = await results_of(api, owner, victim)
+            assert len(saved["speakers"]) == 2
+            assert any(s["word_counts"] for s in saved["speakers"].values())
+            assert saved == await results_of(api, owner, reference)
+
+            events = await events_of(api.runtime.database, victim)
+            stages = [event.stage for event in events]
+            assert stages[0] == "queued"
+            assert stages.count("done") == 1
+            assert stages[-1] == "done"
+            assert percents_never_go_back(events)
+            assert stages.count(RESTARTED) == 1
+            at = stages.index(RESTARTED)
+            restarted = events[at]
+            # At the percent clients were last shown, saying why, then the new run from the start.
+            assert restarted.progress == events[at - 1].progress == shown["progress"]
+            assert restarted.message is not None
+            assert "worker was lost" in restarted.message
+            assert "from the beginning" in restarted.message
+            assert stages[at + 1] == "decode"
+            assert events[at + 1].progress == restarted.progress  # held, not reset to 0
+            reference_stages = [e.stage for e in await events_of(api.runtime.database, reference)]
+            assert RESTARTED not in reference_stages
+
+            # What the client saw: the percent never went back, then processed, once.
+            percents = [status["progress"] for status in seen]
+            assert percents == sorted(percents)
+            assert {status["status"] for status in seen} <= {"processing", "ready_for_claiming"}
+        finally:
+            await stop_watching(watcher)
+            await forget_jobs(settings.redis_url or "", settings.queue_name, victim, reference)
