@@ -1,4 +1,5 @@
-"""The resources one process holds: database, blob store, job queue, workers and model status.
+"""The resources one process holds: database, blob store, job queue, rate limits, workers and
+model status.
 
 Built from settings alone; the API lifespan starts and stops it, and so do the CLI commands that
 need it. Which backends are used (SQLite or PostgreSQL, local or S3, in-process or ARQ) is decided
@@ -16,6 +17,8 @@ from lahstats.jobs.recovery import Sweeper
 from lahstats.jobs.retention import RetentionSweeper
 from lahstats.jobs.worker import SupervisedWorker, worker_context
 from lahstats.pipeline.backends import ModelStatus, inspect_models, resolve_device
+from lahstats.pipeline.prober import Prober
+from lahstats.ratelimit import RateLimiter
 from lahstats.settings import Settings
 from lahstats.storage.blobs import BlobStore, create_blob_store
 from lahstats.storage.database import Database
@@ -29,12 +32,15 @@ class Runtime:
     blobs: BlobStore
     queue: JobQueue
     resources: JobResources
+    limiter: RateLimiter
     worker: SupervisedWorker | None = None
     sweeper: Sweeper | None = None
     retention: RetentionSweeper | None = None
     dispatcher: Dispatcher | None = None
     device: str = "cpu"
     models: list[ModelStatus] = field(default_factory=list)
+    # Reads uploads' headers in warm processes (see pipeline/prober.py)
+    prober: Prober = field(default_factory=Prober)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -63,6 +69,7 @@ class Runtime:
             blobs=blobs,
             queue=queue,
             resources=resources,
+            limiter=RateLimiter.from_settings(settings),
             worker=worker,
         )
 
@@ -102,5 +109,7 @@ class Runtime:
         if self.worker is not None:
             await self.worker.stop()
         await self.queue.close()
+        await self.limiter.close()
+        self.prober.close()
         await self.blobs.close()
         await self.database.dispose()

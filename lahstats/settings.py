@@ -19,6 +19,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lahstats.errors import ConfigurationError
+from lahstats.ratelimit import parse_rate
 
 # Secrets people paste from tutorials; refused outside development like a missing one.
 _WEAK_SECRETS = frozenset({"changethis", "changeme", "secret", "password", "jwt-secret", "dev"})
@@ -71,6 +72,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     queue_name: str = "lahstats:jobs"
     worker_concurrency: int = Field(default=2, ge=1, le=64)
+    # With Redis, `lahstats serve` also runs ARQ workers; false leaves every job to `lahstats
+    # worker` processes, so processing never shares the API's process (see README, Reliability).
+    serve_workers: bool = True
     job_timeout_seconds: int = Field(default=3600, ge=10)
     # A processing job beats every job_heartbeat_seconds; one silent for job_stale_seconds is
     # taken for dead and its session picked up again (checked every recovery_interval_seconds).
@@ -133,11 +137,24 @@ class Settings(BaseSettings):
 
     # Uploads
     max_chunk_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    # Per-user rate limits (ratelimit.py), COUNT/UNIT (second, minute, hour, day) or "off", with
+    # up to _burst requests at once; over a limit: 429 with Retry-After. Shared through Redis
+    # when it is set. A phone sends a 30 s chunk every 30 s; a page may send a dozen at once.
+    rate_limit_uploads: str = "60/minute"
+    rate_limit_uploads_burst: int = Field(default=60, ge=1)
+    rate_limit_session_starts: str = "20/hour"
+    rate_limit_session_starts_burst: int = Field(default=10, ge=1)
 
     @field_validator("redis_url", "jwt_jwks_url", "s3_bucket", "s3_endpoint_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("rate_limit_uploads", "rate_limit_session_starts")
+    @classmethod
+    def _is_a_rate(cls, value: str) -> str:
+        parse_rate(value, burst=1)  # raises ValueError, which names the expected form
+        return value.strip()
 
     @property
     def is_development(self) -> bool:

@@ -9,13 +9,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, post, put
 from litestar.datastructures import UploadFile
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, MultipartBody, PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.api.errors import error_responses
+from lahstats.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limit
 from lahstats.api.schemas import ChunkOut
+from lahstats.ratelimit import Action
 from lahstats.runtime import Runtime
 from lahstats.sessions.uploads import MAX_CHUNK_NUMBER, ChunkUploads, StoredChunk
 
@@ -23,7 +28,8 @@ from lahstats.sessions.uploads import MAX_CHUNK_NUMBER, ChunkUploads, StoredChun
 @dataclass
 class ChunkForm:
     file: UploadFile
-    chunk_number: int
+    # The same bounds as the PUT route's path: a 400 naming the field, like there.
+    chunk_number: Annotated[int, msgspec.Meta(ge=0, le=MAX_CHUNK_NUMBER)]
 
 
 def chunk_response(stored: StoredChunk) -> Response[ChunkOut]:
@@ -42,15 +48,33 @@ def chunk_response(stored: StoredChunk) -> Response[ChunkOut]:
     )
 
 
+# Both routes answer 201 for a new chunk and 200 for a retry of bytes already stored.
+_ANSWERS = error_responses(404, 409, 413, 415, 422) | RATE_LIMITED_RESPONSE
+_CREATED = "Stored as a new chunk (`created`: true)"
+_RETRIED = "These exact bytes were already stored under this number (`created`: false)"
+
+
+def _stored(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=ChunkOut, generate_examples=False, description=description)
+
+
 def uploads(db: AsyncSession, runtime: Runtime) -> ChunkUploads:
-    return ChunkUploads(db, runtime.blobs, max_bytes=runtime.settings.max_chunk_bytes)
+    return ChunkUploads(
+        db, runtime.blobs, max_bytes=runtime.settings.max_chunk_bytes, prober=runtime.prober
+    )
 
 
 class ChunkController(Controller):
     path = "/sessions/{session_id:uuid}"
     tags = ["sessions"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post("/upload", summary="Upload one chunk as multipart form data (file, chunk_number)")
+    @post(
+        "/upload",
+        summary="Upload one chunk as multipart form data (file, chunk_number)",
+        guards=[rate_limit(Action.UPLOAD)],
+        response_description=_CREATED,
+        responses=_ANSWERS | {200: _stored(_RETRIED)},
+    )
     async def upload(
         self,
         session_id: FromPath[uuid.UUID],
@@ -73,6 +97,10 @@ class ChunkController(Controller):
     @put(
         "/chunks/{chunk_number:int}",
         summary="Upload one chunk as the raw request body (idempotent)",
+        guards=[rate_limit(Action.UPLOAD)],
+        status_code=201,
+        response_description=_CREATED,
+        responses=_ANSWERS | {200: _stored(_RETRIED)},
     )
     async def put_chunk(
         self,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, Response, get
 from litestar.exceptions import ValidationException
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, QueryParameter
 
 from lahstats.api.deps import Caller, DbSession
+from lahstats.api.errors import error_responses
 from lahstats.sessions.export import ExportFormat, filename, render
 from lahstats.sessions.export_view import load_export
 
@@ -26,6 +29,26 @@ def parse_format(value: str) -> ExportFormat:
         ) from None
 
 
+@dataclass
+class ExportOperation(Operation):
+    """Documents the 200 answer in each format's media type (Litestar names only one): a JSON
+    document, or text."""
+
+    def __post_init__(self) -> None:
+        answer = (self.responses or {}).get("200")
+        if isinstance(answer, OpenAPIResponse):
+            answer.content = {
+                chosen.media_type: OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT
+                        if chosen is ExportFormat.JSON
+                        else OpenAPIType.STRING
+                    )
+                )
+                for chosen in ExportFormat
+            }
+
+
 class ExportController(Controller):
     path = "/sessions/{session_id:uuid}"
     tags = ["sessions"]  # noqa: RUF012 - Litestar reads it as a class attribute
@@ -35,6 +58,8 @@ class ExportController(Controller):
         summary="Download the transcript, speakers and counts as json, csv, txt, srt or vtt",
         description="Only processed sessions (ready_for_claiming or completed) export; the CSV "
         "has one row per segment and no counts.",
+        responses=error_responses(404, 409),
+        operation_class=ExportOperation,
     )
     async def export(
         self,

@@ -9,6 +9,7 @@ from litestar.params import FromPath, JSONBody
 
 from lahstats.accounts import AccountService
 from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.api.errors import error_responses
 from lahstats.api.schemas import (
     GroupCreate,
     GroupDetailOut,
@@ -39,21 +40,33 @@ class GroupController(Controller):
     path = "/groups"
     tags = ["groups"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post(summary="Create a group; you become its owner")
+    @post(
+        summary="Create a group; you become its owner",
+        responses=error_responses(413, 415, 422),
+    )
     async def create(self, data: JSONBody[GroupCreate], db: DbSession, caller: Caller) -> GroupOut:
         return group_out(await GroupService(db).create(name=data.name, owner_id=caller.user_id))
 
-    @post("/join", summary="Join a group with its invite code", status_code=200)
+    @post(
+        "/join",
+        summary="Join a group with its invite code",
+        status_code=200,
+        responses=error_responses(404, 413, 415),
+    )
     async def join(self, data: JSONBody[GroupJoin], db: DbSession, caller: Caller) -> GroupOut:
         group = await GroupService(db).join(invite_code=data.invite_code, user_id=caller.user_id)
         return group_out(group)
 
-    @get(summary="The groups you belong to")
+    @get(summary="The groups you belong to", responses=error_responses())
     async def list_groups(self, db: DbSession, caller: Caller) -> GroupsOut:
         groups = await GroupService(db).list(caller.user_id)
         return GroupsOut(groups=[group_out(group) for group in groups])
 
-    @get("/{group_id:uuid}", summary="A group you belong to, with its members")
+    @get(
+        "/{group_id:uuid}",
+        summary="A group you belong to, with its members",
+        responses=error_responses(404),
+    )
     async def get_group(
         self, group_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
     ) -> GroupDetailOut:
@@ -76,7 +89,11 @@ class GroupController(Controller):
             ],
         )
 
-    @patch("/{group_id:uuid}", summary="Change a group's settings (owner only)")
+    @patch(
+        "/{group_id:uuid}",
+        summary="Change a group's settings (owner only)",
+        responses=error_responses(403, 404, 413, 415),
+    )
     async def update_group(
         self,
         group_id: FromPath[uuid.UUID],
@@ -94,7 +111,7 @@ class MeController(Controller):
     path = "/users/me"
     tags = ["users"]  # noqa: RUF012
 
-    @get(summary="Your profile (created on your first request)")
+    @get(summary="Your profile (created on your first request)", responses=error_responses())
     async def me(self, db: DbSession, caller: Caller) -> MeOut:
         profile = await ProfileRepository(db).get(caller.user_id)
         assert profile is not None  # the caller dependency made it
@@ -105,6 +122,7 @@ class MeController(Controller):
         description="Speakers claimed as you become unclaimed; groups you own pass to their "
         "longest-standing member; a group with no other member is deleted with its sessions. "
         "Your token stays valid: using it again starts a new, empty profile.",
+        responses=error_responses(409),
     )
     async def delete_me(self, db: DbSession, caller: Caller, runtime: ProcessRuntime) -> None:
         deleted = await AccountService(db).delete(caller.user_id)

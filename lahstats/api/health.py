@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 
 from lahstats.api.schemas import HealthOut, PartHealthOut
 from lahstats.health import check_health
@@ -14,7 +15,17 @@ class HealthController(Controller):
     path = "/health"
     tags = ["system"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @get(summary="Health of the database, queue, storage and models", cache=False)
+    @get(
+        summary="Health of the database, queue, storage and models",
+        cache=False,
+        responses={
+            503: ResponseSpec(
+                data_container=HealthOut,
+                generate_examples=False,
+                description="A part does not work: `failing` names it, its `fix` says what to do",
+            )
+        },
+    )
     async def health(self, state: State) -> Response[HealthOut]:
         runtime: Runtime = state.runtime
         report = await check_health(runtime)

@@ -26,6 +26,11 @@ class HealthOut(msgspec.Struct, kw_only=True):
     checks: dict[str, PartHealthOut]
 
 
+# The largest offset or event id a query may name: what JSON clients hold exactly (2^53 - 1), far
+# below PostgreSQL's bigint, past which the database refused the query with a 500.
+QUERY_INT_MAX = 2**53 - 1
+
+
 # ---- users and groups -------------------------------------------------------------------------
 
 
@@ -207,3 +212,17 @@ class LeaderboardOut(msgspec.Struct, kw_only=True):
     year: int
     word: str | None
     entries: list[LeaderboardEntryOut]
+
+
+# ---- errors -----------------------------------------------------------------------------------
+
+
+class ErrorOut(msgspec.Struct, kw_only=True):
+    """Every error's body (``api/errors.py``): show ``message``, act on ``hint``."""
+
+    status_code: int
+    error: str
+    message: str
+    hint: str
+    request_id: str | None
+    details: Any = None  # only with some 400s; `Any | None` documents an ambiguous oneOf

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -13,9 +14,19 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from lahstats.api.deps import Caller, DbSession, ProcessRuntime
-from lahstats.api.schemas import EndOut, SessionOut, SessionsOut, SessionStart, StatusOut
+from lahstats.api.errors import error_responses
+from lahstats.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limit
+from lahstats.api.schemas import (
+    QUERY_INT_MAX,
+    EndOut,
+    SessionOut,
+    SessionsOut,
+    SessionStart,
+    StatusOut,
+)
 from lahstats.errors import Unavailable
 from lahstats.jobs.process import enqueue_processing
+from lahstats.ratelimit import Action
 from lahstats.runtime import Runtime
 from lahstats.sessions.access import session_for_member
 from lahstats.sessions.lifecycle import SessionService
@@ -24,6 +35,8 @@ from lahstats.storage.keys import session_prefix
 from lahstats.storage.models import ProcessingEvent, RecordingSession
 
 log = structlog.get_logger(__name__)
+
+_EVENT_ID = re.compile(r"[0-9]{1,15}")  # fewer digits than QUERY_INT_MAX: always within it
 
 
 def session_out(recording: RecordingSession) -> SessionOut:
@@ -55,20 +68,25 @@ class SessionController(Controller):
     path = "/sessions"
     tags = ["sessions"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post("/start", summary="Start recording a session in one of your groups")
+    @post(
+        "/start",
+        summary="Start recording a session in one of your groups",
+        guards=[rate_limit(Action.SESSION_START)],
+        responses=error_responses(404, 413, 415) | RATE_LIMITED_RESPONSE,
+    )
     async def start(
         self, data: JSONBody[SessionStart], db: DbSession, caller: Caller
     ) -> SessionOut:
         recording = await SessionService(db).start(group_id=data.group_id, user_id=caller.user_id)
         return session_out(recording)
 
-    @get(summary="Sessions of your groups, newest first")
+    @get(summary="Sessions of your groups, newest first", responses=error_responses())
     async def list_sessions(
         self,
         db: DbSession,
         caller: Caller,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=QUERY_INT_MAX)] = 0,
     ) -> SessionsOut:
         found = await SessionService(db).list(caller.user_id, limit=limit + 1, offset=offset)
         return SessionsOut(
@@ -78,13 +96,17 @@ class SessionController(Controller):
             next_offset=offset + limit if len(found) > limit else None,
         )
 
-    @get("/{session_id:uuid}", summary="One session")
+    @get("/{session_id:uuid}", summary="One session", responses=error_responses(404))
     async def get_session(
         self, session_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
     ) -> SessionOut:
         return session_out(await SessionService(db).get(session_id, caller.user_id))
 
-    @delete("/{session_id:uuid}", summary="Delete a session, its results and its audio")
+    @delete(
+        "/{session_id:uuid}",
+        summary="Delete a session, its results and its audio",
+        responses=error_responses(403, 404, 409),
+    )
     async def delete_session(
         self,
         session_id: FromPath[uuid.UUID],
@@ -100,6 +122,7 @@ class SessionController(Controller):
         "/{session_id:uuid}/end",
         summary="End recording and start processing (ending twice queues one job)",
         status_code=202,
+        responses=error_responses(404, 409),
     )
     async def end(
         self,
@@ -119,7 +142,11 @@ class SessionController(Controller):
                 log.warning("job not queued; the sweep will retry", error=exc.message)
         return EndOut(id=session_id, status=ended.session.status)
 
-    @get("/{session_id:uuid}/status", summary="Processing status: stage, percent, error")
+    @get(
+        "/{session_id:uuid}/status",
+        summary="Processing status: stage, percent, error",
+        responses=error_responses(404),
+    )
     async def status(
         self, session_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
     ) -> StatusOut:
@@ -130,6 +157,8 @@ class SessionController(Controller):
         summary="Server-sent progress events until the session is processed or failed",
         description="Resumes after the `Last-Event-ID` header (or `after`). Browsers' "
         "EventSource cannot send headers: pass the token as `access_token` instead.",
+        media_type="text/event-stream",
+        responses=error_responses(404),
     )
     async def events(
         self,
@@ -139,11 +168,12 @@ class SessionController(Controller):
         db: DbSession,
         caller: Caller,
         runtime: ProcessRuntime,
-        after: Annotated[int | None, QueryParameter(ge=0)] = None,
+        after: Annotated[int, QueryParameter(ge=0, le=QUERY_INT_MAX)] = 0,
     ) -> ServerSentEvent:
         await session_for_member(db, session_id, caller.user_id)
         resume = request.headers.get("last-event-id", "")
-        after_id = int(resume) if resume.isdigit() else (after or 0)
+        # ASCII digits only, and few enough for the database: str.isdigit() takes "²".
+        after_id = int(resume) if _EVENT_ID.fullmatch(resume) else after
         return ServerSentEvent(
             _event_stream(runtime, session_id, after_id),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},

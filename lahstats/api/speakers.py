@@ -9,6 +9,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody
 
 from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.api.errors import error_responses
 from lahstats.api.schemas import (
     ClaimIn,
     SpeakerOut,
@@ -30,7 +31,11 @@ class SpeakerController(Controller):
     path = "/sessions/{session_id:uuid}"
     tags = ["speakers"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @get("/speakers", summary="The voices found, each with a sample to play, counts and claim")
+    @get(
+        "/speakers",
+        summary="The voices found, each with a sample to play, counts and claim",
+        responses=error_responses(404),
+    )
     async def speakers(
         self,
         request: Request[Any, Any, Any],
@@ -67,7 +72,10 @@ class SpeakerController(Controller):
         return SpeakersOut(speakers=out)
 
     @post(
-        "/claim", summary="Claim a speaker as yourself, another member or a guest", status_code=200
+        "/claim",
+        summary="Claim a speaker as yourself, another member or a guest",
+        status_code=200,
+        responses=error_responses(404, 409, 413, 415, 422),
     )
     async def claim(
         self,
@@ -90,6 +98,7 @@ class SpeakerController(Controller):
         "/claim/{speaker_id:uuid}",
         summary="Unclaim a speaker (the claimer or the session's starter)",
         status_code=200,
+        responses=error_responses(403, 404, 409),
     )
     async def unclaim(
         self,
@@ -103,7 +112,11 @@ class SpeakerController(Controller):
         )
         return SuccessOut()
 
-    @get("/transcript", summary="Who said what when (corrected, and as first heard)")
+    @get(
+        "/transcript",
+        summary="Who said what when (corrected, and as first heard)",
+        responses=error_responses(404),
+    )
     async def transcript(
         self, session_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
     ) -> TranscriptOut:

@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, post
 
 from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.api.errors import error_responses
 from lahstats.errors import InvalidInput, PayloadTooLarge
 from lahstats.speakers.enrolment import MAX_SECONDS, MIN_SECONDS, EnrolmentService
 from lahstats.storage.repositories.voices import VoiceRepository
@@ -47,6 +48,7 @@ class VoiceController(Controller):
         summary=f"Enrol your voice from a {MIN_SECONDS:g}-{MAX_SECONDS:g} s recording (raw body)",
         status_code=201,
         request_max_body_size=MAX_RECORDING_BYTES,
+        responses=error_responses(413, 422),
     )
     async def enrol(
         self,
@@ -69,7 +71,10 @@ class VoiceController(Controller):
         enrolment, speech = await EnrolmentService(db, runtime.settings).enrol(caller.user_id, data)
         return EnrolledOut(enrolment=_enrolment(enrolment), speech_seconds=speech)
 
-    @get(summary="Your enrolments and voiceprints (what voice suggestions compare against)")
+    @get(
+        summary="Your enrolments and voiceprints (what voice suggestions compare against)",
+        responses=error_responses(),
+    )
     async def voice(self, db: DbSession, caller: Caller) -> VoiceOut:
         voices = VoiceRepository(db)
         return VoiceOut(
@@ -84,7 +89,10 @@ class VoiceController(Controller):
             ],
         )
 
-    @delete(summary="Forget your enrolled recordings (claimed speakers still shape the voiceprint)")
+    @delete(
+        summary="Forget your enrolled recordings (claimed speakers still shape the voiceprint)",
+        responses=error_responses(),
+    )
     async def forget(self, db: DbSession, caller: Caller, runtime: ProcessRuntime) -> None:
         await EnrolmentService(db, runtime.settings).forget(caller.user_id)
 

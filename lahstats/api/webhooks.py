@@ -14,6 +14,8 @@ from litestar import Controller, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.api.errors import error_responses
+from lahstats.api.schemas import QUERY_INT_MAX
 from lahstats.storage.models import Webhook, WebhookDelivery
 from lahstats.webhooks.registry import WebhookService
 
@@ -88,7 +90,10 @@ class WebhookController(Controller):
     path = "/groups/{group_id:uuid}/webhooks"
     tags = ["webhooks"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post(summary="Register a webhook (group owner); the response holds its secret, once")
+    @post(
+        summary="Register a webhook (group owner); the response holds its secret, once",
+        responses=error_responses(403, 404, 409, 413, 415, 422),
+    )
     async def register(
         self,
         group_id: FromPath[uuid.UUID],
@@ -104,14 +109,18 @@ class WebhookController(Controller):
             id=webhook.id, url=webhook.url, secret=webhook.secret, created_at=webhook.created_at
         )
 
-    @get(summary="The group's webhooks (without their secrets)")
+    @get(summary="The group's webhooks (without their secrets)", responses=error_responses(404))
     async def list_webhooks(
         self, group_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
     ) -> WebhooksOut:
         found = await WebhookService(db).list(group_id, caller.user_id)
         return WebhooksOut(webhooks=[webhook_out(webhook) for webhook in found])
 
-    @delete("/{webhook_id:uuid}", summary="Delete a webhook and its deliveries (group owner)")
+    @delete(
+        "/{webhook_id:uuid}",
+        summary="Delete a webhook and its deliveries (group owner)",
+        responses=error_responses(403, 404),
+    )
     async def delete_webhook(
         self,
         group_id: FromPath[uuid.UUID],
@@ -123,14 +132,18 @@ class WebhookController(Controller):
             group_id=group_id, webhook_id=webhook_id, caller_id=caller.user_id
         )
 
-    @get("/deliveries", summary="Deliveries to the group's webhooks, newest first")
+    @get(
+        "/deliveries",
+        summary="Deliveries to the group's webhooks, newest first",
+        responses=error_responses(404),
+    )
     async def deliveries(
         self,
         group_id: FromPath[uuid.UUID],
         db: DbSession,
         caller: Caller,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=QUERY_INT_MAX)] = 0,
     ) -> DeliveriesOut:
         found = await WebhookService(db).deliveries(
             group_id, caller.user_id, limit=limit + 1, offset=offset

@@ -11,6 +11,7 @@ from litestar import Controller, delete, get, post
 from litestar.params import FromPath, JSONBody
 
 from lahstats.api.deps import Caller, DbSession
+from lahstats.api.errors import error_responses
 from lahstats.words.custom import CustomWordService, TrackedWord
 from lahstats.words.recount import RecountService
 
@@ -59,7 +60,10 @@ class WordController(Controller):
     path = "/groups/{group_id:uuid}/words"
     tags = ["words"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @post(summary="Track a word of your own in this group's sessions (any member)")
+    @post(
+        summary="Track a word of your own in this group's sessions (any member)",
+        responses=error_responses(404, 409, 413, 415, 422),
+    )
     async def add(
         self,
         group_id: FromPath[uuid.UUID],
@@ -76,7 +80,10 @@ class WordController(Controller):
         )
         return word_out(added)
 
-    @get(summary="The words this group's sessions count: built-in ones and the group's own")
+    @get(
+        summary="The words this group's sessions count: built-in ones and the group's own",
+        responses=error_responses(404),
+    )
     async def list_words(
         self, group_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
     ) -> WordsOut:
@@ -86,6 +93,7 @@ class WordController(Controller):
     @delete(
         "/{word:str}",
         summary="Stop tracking one of the group's own words (past counts stay until a recount)",
+        responses=error_responses(404, 409),
     )
     async def remove(
         self, group_id: FromPath[uuid.UUID], word: FromPath[str], db: DbSession, caller: Caller
@@ -105,6 +113,7 @@ class WordController(Controller):
         "/recount",
         summary="Count the group's past sessions again with its current words (no models run)",
         status_code=200,
+        responses=error_responses(404),
     )
     async def recount(
         self, group_id: FromPath[uuid.UUID], db: DbSession, caller: Caller

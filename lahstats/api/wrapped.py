@@ -10,6 +10,7 @@ from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
 from lahstats.api.deps import Caller, DbSession
+from lahstats.api.errors import error_responses
 from lahstats.api.schemas import (
     GroupWrappedOut,
     LeaderboardEntryOut,
@@ -31,7 +32,10 @@ class WrappedController(Controller):
     path = "/users/me/wrapped"
     tags = ["wrapped"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @get(summary="Your year: totals, top words, favourite word, sessions, minutes, by month")
+    @get(
+        summary="Your year: totals, top words, favourite word, sessions, minutes, by month",
+        responses=error_responses(422),
+    )
     async def wrapped(self, db: DbSession, caller: Caller, year: Year = None) -> WrappedOut:
         found = await WrappedService(db).wrapped(caller.user_id, year or this_year())
         return WrappedOut(
@@ -57,7 +61,10 @@ class LeaderboardController(Controller):
     path = "/groups/{group_id:uuid}/leaderboard"
     tags = ["wrapped"]  # noqa: RUF012
 
-    @get(summary="Members ranked by words said in a year (or by one word)")
+    @get(
+        summary="Members ranked by words said in a year (or by one word)",
+        responses=error_responses(404, 422),
+    )
     async def leaderboard(
         self,
         group_id: FromPath[uuid.UUID],

@@ -7,7 +7,9 @@ Rules, in the order they are checked:
 - the same bytes again for a stored chunk number are a harmless retry (nothing new is written);
   other bytes for a stored number are a ``Conflict``: a chunk is never replaced;
 - the bytes must really be audio with at least one sample (``InvalidAudio``): probed from the
-  headers, never trusted from the file name or content type.
+  headers, never trusted from the file name or content type;
+- storage that cannot take the bytes is ``Unavailable`` (503): nothing is recorded, and sending
+  the same chunk again once storage is back stores it.
 
 The blob is written before its row; a failure between the two leaves an unreferenced blob under a
 content-addressed key (which a retry reuses), never a row without its audio.
@@ -23,8 +25,15 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lahstats.errors import Conflict, InvalidAudio, PayloadTooLarge, UnsupportedMediaType
+from lahstats.errors import (
+    Conflict,
+    InvalidAudio,
+    PayloadTooLarge,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from lahstats.pipeline.decode import probe
+from lahstats.pipeline.prober import Prober
 from lahstats.sessions.access import session_for_member
 from lahstats.storage.blobs import BlobStore
 from lahstats.storage.keys import chunk_key
@@ -72,8 +81,16 @@ def check_media_type(content_type: str | None) -> str:
 
 
 class ChunkUploads:
-    def __init__(self, db: AsyncSession, blobs: BlobStore, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        db: AsyncSession,
+        blobs: BlobStore,
+        *,
+        max_bytes: int,
+        prober: Prober | None = None,
+    ) -> None:
         self.db = db
+        self.prober = prober
         self.blobs = blobs
         self.max_bytes = max_bytes
         self.chunks = ChunkRepository(db)
@@ -112,7 +129,10 @@ class ChunkUploads:
             return self._repeat(stored, sha256, label)
         if not data:
             raise InvalidAudio(f"{label} is empty (0 bytes)")
-        info = await asyncio.to_thread(probe, data, label=label)
+        if self.prober is not None:  # warm processes: a few ms for m4a and webm
+            info = await self.prober.probe(data, label=label)
+        else:
+            info = await asyncio.to_thread(probe, data, label=label)
         if info.duration <= 0:
             raise InvalidAudio(
                 f"{label} holds no audio: its {info.format} header is valid but it has 0 samples",
@@ -120,7 +140,14 @@ class ChunkUploads:
             )
         key = chunk_key(session_id, number, sha256, info.format)
         kind = _TYPE_OF_FORMAT.get(info.format, "application/octet-stream")
-        await self.blobs.put(key, data, content_type=kind)
+        try:
+            await self.blobs.put(key, data, content_type=kind)
+        except Unavailable as exc:
+            raise Unavailable(
+                f"{label} was not stored: {exc.message}",
+                hint="Nothing was recorded; send the same chunk again in a moment (a retry is "
+                "safe). If it keeps failing, storage needs attention: see /health.",
+            ) from exc
         try:
             async with self.db.begin_nested():
                 chunk = await self.chunks.add(

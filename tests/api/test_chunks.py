@@ -159,18 +159,37 @@ ADVERSARIAL_UPLOADS = {
 }
 
 
-async def test_each_adversarial_file_gets_its_expected_answer(api: Api, shared_data: Path) -> None:
+async def test_each_adversarial_file_gets_its_expected_answer(
+    settings: Settings, api_for: ApiFactory, shared_data: Path
+) -> None:
     folder = shared_data / "dev" / "adversarial"
     manifest = {
         entry["file"] for entry in json.loads((folder / "manifest.json").read_text())["files"]
     }
     assert set(ADVERSARIAL_UPLOADS) <= manifest
-    ana = api.user("Ana")
-    group = await api.group(ana)
-    for name, expected in ADVERSARIAL_UPLOADS.items():
-        sid = (await api.session(ana, group))["id"]
-        response = await upload(api, ana, sid, 0, (folder / name).read_bytes(), name=name)
-        assert response.status_code == expected, (name, response.text)
-        if expected >= 400:
-            assert response.json()["message"], name
-            assert stored_blobs(api, sid) == [], name
+    # A session per file: more sessions in a minute than the per-user limit lets a person start.
+    async with api_for(settings.model_copy(update={"rate_limit_session_starts": "off"})) as api:
+        ana = api.user("Ana")
+        group = await api.group(ana)
+        for name, expected in ADVERSARIAL_UPLOADS.items():
+            sid = (await api.session(ana, group))["id"]
+            response = await upload(api, ana, sid, 0, (folder / name).read_bytes(), name=name)
+            assert response.status_code == expected, (name, response.text)
+            if expected >= 400:
+                assert response.json()["message"], name
+                assert stored_blobs(api, sid) == [], name
+
+
+async def test_the_31_minute_adversarial_mp3_is_one_chunk_of_its_full_length(
+    api: Api, shared_data: Path
+) -> None:
+    folder = shared_data / "dev" / "adversarial"
+    data = (folder / "long_30min.mp3").read_bytes()
+    length = json.loads((folder / "long_30min.plan.json").read_text())["duration_s"]
+    assert len(data) < api.settings.max_chunk_bytes  # 7.5 MB of 32 kbit/s under the 25 MB cap
+    ana, sid = await recording(api)
+    response = await upload(api, ana, sid, 0, data, name="long_30min.mp3", kind="audio/mpeg")
+    assert response.status_code == 201, response.text
+    assert response.json()["content_type"] == "audio/mpeg"
+    assert response.json()["duration_seconds"] == pytest.approx(length, abs=1.0)
+    assert [p.stat().st_size for p in stored_blobs(api, sid)] == [len(data)]

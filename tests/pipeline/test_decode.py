@@ -29,40 +29,9 @@ from lahstats.pipeline.decode import (
 )
 from lahstats.pipeline.sniff import sniff
 from lahstats.pipeline.types import SAMPLE_RATE, Chunk, Gap
+from tests.pipeline.conftest import ENCODINGS, SNIFFED, ffmpeg
 
 CLIP_SECONDS = 16.49
-# (file name, ffmpeg output options) for each container a phone or browser may upload
-ENCODINGS = {
-    "wav": ("clip.wav", ["-ar", "44100", "-ac", "2", "-c:a", "pcm_f32le"]),
-    "flac": ("clip.flac", []),
-    "ogg": ("clip.ogg", ["-c:a", "libvorbis"]),
-    "opus": ("clip.opus", ["-c:a", "libopus", "-b:a", "24k"]),
-    "mp3": ("clip.mp3", ["-b:a", "32k"]),
-    "m4a": ("clip.m4a", ["-c:a", "aac", "-b:a", "32k"]),
-    "aac": ("clip.aac", ["-c:a", "aac", "-b:a", "32k", "-f", "adts"]),
-    "webm": ("clip.webm", ["-c:a", "libopus", "-b:a", "24k", "-ar", "48000"]),
-    "aiff": ("clip.aiff", ["-ar", "22050"]),
-}
-SNIFFED = {"opus": "ogg"}
-
-
-def ffmpeg(source: Path, target: Path, options: list[str]) -> Path:
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), *options, str(target)],
-        check=True,
-    )
-    return target
-
-
-@pytest.fixture(scope="session")
-def encoded(
-    two_speakers: tuple[Path, Any], tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, bytes]:
-    folder = tmp_path_factory.mktemp("encoded")
-    return {
-        kind: ffmpeg(two_speakers[0], folder / name, options).read_bytes()
-        for kind, (name, options) in ENCODINGS.items()
-    }
 
 
 def wav_bytes(samples: np.ndarray, rate: int = SAMPLE_RATE, subtype: str = "PCM_16") -> bytes:

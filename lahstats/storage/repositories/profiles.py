@@ -12,6 +12,27 @@ from lahstats.storage.repositories.base import Repository
 from lahstats.storage.types import utcnow
 
 
+def _length(column: str) -> int:
+    length: int = Profile.__table__.c[column].type.length  # type: ignore[attr-defined]
+    return length
+
+
+def _storable_name(name: str | None) -> str | None:
+    """A name from the identity provider (the user's own text) as the column holds it: without
+    control characters (PostgreSQL text cannot hold NUL) and cut to the column's length."""
+    if name is None:
+        return None
+    clean = "".join(ch if ch.isprintable() else " " for ch in name)
+    return " ".join(clean.split())[: _length("display_name")].strip() or None
+
+
+def _storable_email(email: str | None) -> str | None:
+    """An email as given, or None when the column cannot hold it faithfully."""
+    if email is None or len(email) > _length("email") or not email.isprintable():
+        return None
+    return email
+
+
 class ProfileRepository(Repository):
     async def get(self, user_id: uuid.UUID) -> Profile | None:
         return await self.session.get(Profile, user_id)
@@ -20,6 +41,7 @@ class ProfileRepository(Repository):
         self, user_id: uuid.UUID, *, email: str | None = None, display_name: str | None = None
     ) -> Profile:
         """The profile for ``user_id``, created if new; a changed email or name is updated."""
+        email, display_name = _storable_email(email), _storable_name(display_name)
         profile = await self.get(user_id)
         if profile is None:
             profile = Profile(id=user_id, email=email, display_name=display_name)
