@@ -11,7 +11,7 @@ TORCH_INDEX ?=
 EXTRAS ?= dev,pyannote,transformers
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps dev migrate test lint format bench bench-backends eval doctor clean
+.PHONY: help install system-deps dev migrate test lint format bench bench-backends loadtest reliability eval doctor clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -51,6 +51,12 @@ bench: ## Print speed and memory figures: service, then the pipeline on 2/10/30 
 
 bench-backends: ## Throughput of the production backends (pyannote, transformers) on this device
 	$(BIN)/python -m benchmarks.backends $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))
+
+loadtest: ## 100 clients vs serve on PostgreSQL + Redis, 60 s: p50/p95/p99 per route (LOADTEST_ARGS=--worker all)
+	$(BIN)/python -m benchmarks.loadtest $(LOADTEST_ARGS)
+
+reliability: ## The README's Reliability tests alone: faults, hostile input, schemathesis, adversarial files, limits
+	$(BIN)/pytest tests/faults tests/api/test_hostile_input.py tests/api/test_schemathesis.py tests/api/test_rate_limits.py tests/test_ratelimit.py tests/test_adversarial_cli.py tests/api/test_chunks.py
 
 eval: ## Score the pipeline on ../shared/data/dev (EVAL_ARGS=--chunks to feed 30 s chunks)
 	$(BIN)/lahstats eval ../shared/data/dev --json var/eval.json $(EVAL_ARGS)

@@ -37,12 +37,16 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from lahstats.api.app import create_app
+    from lahstats.runtime import Runtime
 
     settings = get_settings()
     try:
-        app = create_app(settings)
+        settings.check_ready()
+        runtime = Runtime.build(settings)
+        app = create_app(settings, runtime=runtime, freeze_startup_objects=True)
     except LahstatsError as exc:
         raise click.ClickException(str(exc)) from exc
+    runtime.prober.start()  # a server takes uploads at once: no cold first upload
     uvicorn.run(
         app,
         host=host or settings.host,
@@ -58,6 +62,7 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
 def worker(burst: bool) -> None:
     """Run an ARQ worker that takes jobs from Redis (needs LAHSTATS_REDIS_URL)."""
+    from lahstats.jobs.analysis import use_idle_priority
     from lahstats.jobs.worker import build_worker
     from lahstats.logs import configure_logging
     from lahstats.runtime import Runtime
@@ -68,6 +73,7 @@ def worker(burst: bool) -> None:
             "LAHSTATS_REDIS_URL is not set: without Redis, jobs run inside `lahstats serve`."
         )
     configure_logging(settings.log_level, json=settings.log_json)
+    use_idle_priority()  # no API in this process: the pipeline takes only spare CPU
 
     async def run() -> None:
         runtime = Runtime.build(settings)

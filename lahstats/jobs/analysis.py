@@ -1,16 +1,23 @@
 """The pipeline from async code: models loaded once per process, stages run off the event loop.
 
 The stages are CPU-bound and synchronous; a job calls them through ``in_thread`` so the event loop
-that also serves HTTP keeps answering. Progress reported in the worker thread hops back to the loop
-and reaches an async callback (which may write to the database), coalesced so a slow callback
-never holds the stages back. This module never touches the database itself.
+that also serves HTTP keeps answering. Models load and stages run on threads of their own at a
+lower CPU priority (nice +10, and so do the thread pools the model libraries start from them): on
+a busy machine the API's requests win the cores, and processing takes what is left. Progress
+reported in the worker thread hops back to the loop and reaches an async callback (which may write
+to the database), coalesced so a slow callback never holds the stages back. This module never
+touches the database itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import os
+import threading
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from lahstats.pipeline.types import ProgressHook
 
@@ -19,7 +26,55 @@ if TYPE_CHECKING:
     from lahstats.settings import Settings
 
 T = TypeVar("T")
+P = ParamSpec("P")
 AsyncProgress = Callable[[str, int, int], Awaitable[None]]
+
+# How much lower than the process the pipeline's threads run (Linux: niceness is per thread, and
+# threads inherit it from the thread that starts them, so the libraries' pools get it too).
+PIPELINE_NICENESS = 10
+_executor: list[ThreadPoolExecutor] = []  # made on first use, one per process
+_executor_lock = threading.Lock()
+# "low": nice +10, where the pipeline shares a process (and so Python's GIL) with the API: a
+# thread that holds the GIL must still get the CPU soon, or the API waits for it. "idle"
+# (SCHED_IDLE: the CPU only when nothing else wants it): a ``lahstats worker`` process, where the
+# API is elsewhere. Measured with ``make loadtest`` (README, Reliability).
+_priority = ["low"]
+
+
+def use_idle_priority() -> None:
+    """For a process that only processes: its pipeline threads yield to every other program."""
+    _priority[0] = "idle"
+
+
+def _lower_priority() -> None:
+    try:
+        thread = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, current + PIPELINE_NICENESS))
+        if _priority[0] == "idle":
+            os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at the usual priority
+        pass
+
+
+def _pipeline_executor() -> ThreadPoolExecutor:
+    with _executor_lock:
+        if not _executor:
+            _executor.append(
+                ThreadPoolExecutor(
+                    max_workers=64, thread_name_prefix="pipeline", initializer=_lower_priority
+                )
+            )
+        return _executor[0]
+
+
+async def on_pipeline_thread(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``asyncio.to_thread`` on the low-priority pipeline threads (context variables kept)."""
+    context = contextvars.copy_context()
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        _pipeline_executor(), lambda: context.run(work, *args, **kwargs)
+    )
 
 
 class ModelCache:
@@ -39,7 +94,7 @@ class ModelCache:
             if self._models is None:
                 from lahstats.pipeline.run import load_models
 
-                self._models = await asyncio.to_thread(load_models, self.settings)
+                self._models = await on_pipeline_thread(load_models, self.settings)
             return self._models
 
 
@@ -73,7 +128,7 @@ async def in_thread(work: Callable[[ProgressHook], T], on_progress: AsyncProgres
 
     courier = asyncio.create_task(deliver())
     try:
-        return await asyncio.to_thread(work, hook)
+        return await on_pipeline_thread(work, hook)
     finally:
         # The thread's reports were queued on this loop before its result, so all have been posted.
         finished = True

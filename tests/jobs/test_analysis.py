@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+import structlog
 
-from lahstats.jobs.analysis import ModelCache, in_thread
+from lahstats.jobs.analysis import PIPELINE_NICENESS, ModelCache, in_thread
 from lahstats.pipeline.decode import decode_file
 from lahstats.pipeline.run import analyze
 from lahstats.pipeline.types import ProgressHook
@@ -108,3 +113,54 @@ async def test_real_pipeline_runs_off_the_event_loop(tmp_path: Path) -> None:
     # GIL-holding native call can stretch a tick past half a second, so the bound scales.)
     assert len(ticks) > 50
     assert max(gaps) < max(0.5, took / 4)
+
+
+def _niceness() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+async def test_stages_run_at_a_lower_priority_than_the_api_and_keep_the_context() -> None:
+    structlog.contextvars.bind_contextvars(job="j1")
+    seen: dict[str, object] = {}
+
+    def child() -> None:
+        seen["child"] = _niceness()
+
+    def work(hook: ProgressHook) -> None:
+        seen["stage"] = _niceness()
+        seen["job"] = structlog.contextvars.get_contextvars().get("job")
+        started = threading.Thread(target=child)  # as a model library starts its pool
+        started.start()
+        started.join()
+
+    async def ignore(stage: str, done: int, total: int) -> None:
+        return None
+
+    try:
+        await in_thread(work, ignore)
+    finally:
+        structlog.contextvars.clear_contextvars()
+    loop_niceness = _niceness()
+    assert seen["stage"] == min(19, loop_niceness + PIPELINE_NICENESS)
+    assert seen["child"] == seen["stage"]
+    assert seen["job"] == "j1"
+    assert _niceness() == loop_niceness  # the API's own threads are untouched
+    assert await asyncio.to_thread(_niceness) == loop_niceness
+
+
+def test_a_worker_process_runs_its_stages_at_idle_priority() -> None:
+    # A fresh interpreter: the priority is the process's choice, made once by `lahstats worker`.
+    code = (
+        "import asyncio, os, threading\n"
+        "from lahstats.jobs.analysis import in_thread, use_idle_priority\n"
+        "use_idle_priority()\n"
+        "async def ignore(*_):\n"
+        "    return None\n"
+        "def work(hook):\n"
+        "    return os.sched_getscheduler(threading.get_native_id())\n"
+        "print(asyncio.run(in_thread(work, ignore)), os.sched_getscheduler(0))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert found == [str(os.SCHED_IDLE), str(os.SCHED_OTHER)]
