@@ -52,7 +52,7 @@ bench: ## Print speed and memory figures: service, then the pipeline on 2/10/30 
 bench-backends: ## Throughput of the production backends (pyannote, transformers) on this device
 	$(BIN)/python -m benchmarks.backends $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))
 
-loadtest: ## 100 clients vs serve on PostgreSQL + Redis, 60 s: p50/p95/p99 per route (LOADTEST_ARGS=--worker all)
+loadtest: ## 100 clients vs serve on PostgreSQL + Redis, processing nowhere/inside/beside it (~8 min; LOADTEST_ARGS=--worker separate)
 	$(BIN)/python -m benchmarks.loadtest $(LOADTEST_ARGS)
 
 reliability: ## The README's Reliability tests alone: faults, hostile input, schemathesis, adversarial files, limits

@@ -10,13 +10,15 @@ flushed before and after) as a child process, then drives it from this process o
 - meanwhile one more user keeps the pipeline busy: a session of ``--job-chunks`` chunks is ended,
   processed by the real embedded models, and the next one started, for the whole run.
 
-Each client runs its requests one at a time on a fixed schedule with a random phase. Latency is
-measured from the time a request was due, not from when it was sent, so a stalled server cannot
-hide its stall by slowing the clients down (no coordinated omission).
+Each client has a connection of its own and runs its requests one at a time on a fixed schedule
+with a random phase. Latency is measured from the time a request was due, not from when it was
+sent, so a stalled server cannot hide its stall by slowing the clients down (no coordinated
+omission). The first ``--warmup`` seconds of load are left out of the figures.
 
-``--worker``: ``inprocess`` (default: the ARQ worker inside ``lahstats serve``, as ``make dev``
-runs), ``separate`` (``LAHSTATS_SERVE_WORKERS=false`` and one ``lahstats worker`` process) or
-``none`` (no processing: the API alone). ``--worker all`` runs the three one after another.
+``--worker``: ``inprocess`` (the ARQ worker inside ``lahstats serve``, its default), ``separate``
+(``LAHSTATS_SERVE_WORKERS=false`` and one ``lahstats worker`` process) or ``none`` (no
+processing: the API alone); ``all`` (the default) runs ``none``, ``inprocess`` and ``separate``
+one after another, about 8 minutes.
 """
 
 from __future__ import annotations
@@ -440,7 +442,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--warmup", type=float, default=10, help="load not in the figures")
     parser.add_argument(
-        "--worker", choices=["inprocess", "separate", "none", "all"], default="inprocess"
+        "--worker",
+        choices=["inprocess", "separate", "none", "all"],
+        default="all",
+        help="where sessions are processed during the load (default: each in turn)",
     )
     parser.add_argument("--poll-every", type=float, default=1.0)
     parser.add_argument("--speakers-every", type=float, default=5.0)
