@@ -17,7 +17,6 @@ content-addressed key (which a retry reuses), never a row without its audio.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -32,7 +31,6 @@ from lahstats.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from lahstats.pipeline.decode import probe
 from lahstats.pipeline.prober import Prober
 from lahstats.sessions.access import session_for_member
 from lahstats.storage.blobs import BlobStore
@@ -87,7 +85,7 @@ class ChunkUploads:
         blobs: BlobStore,
         *,
         max_bytes: int,
-        prober: Prober | None = None,
+        prober: Prober,
     ) -> None:
         self.db = db
         self.prober = prober
@@ -129,10 +127,7 @@ class ChunkUploads:
             return self._repeat(stored, sha256, label)
         if not data:
             raise InvalidAudio(f"{label} is empty (0 bytes)")
-        if self.prober is not None:  # warm processes: a few ms for m4a and webm
-            info = await self.prober.probe(data, label=label)
-        else:
-            info = await asyncio.to_thread(probe, data, label=label)
+        info = await self.prober.probe(data, label=label)
         if info.duration <= 0:
             raise InvalidAudio(
                 f"{label} holds no audio: its {info.format} header is valid but it has 0 samples",
