@@ -37,16 +37,12 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from lahstats.api.app import create_app
-    from lahstats.runtime import Runtime
 
     settings = get_settings()
     try:
-        settings.check_ready()
-        runtime = Runtime.build(settings)
-        app = create_app(settings, runtime=runtime, freeze_startup_objects=True)
+        app = create_app(settings, serving=True)
     except LahstatsError as exc:
         raise click.ClickException(str(exc)) from exc
-    runtime.prober.start()  # a server takes uploads at once: no cold first upload
     uvicorn.run(
         app,
         host=host or settings.host,

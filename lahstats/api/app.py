@@ -37,13 +37,13 @@ def create_app(
     settings: Settings | None = None,
     *,
     runtime: Runtime | None = None,
-    freeze_startup_objects: bool = False,
+    serving: bool = False,
 ) -> Litestar:
     """Builds the app; refuses to (raises ``ConfigurationError``) when the settings cannot work.
 
-    ``freeze_startup_objects``: for a server process (``lahstats serve``), move everything start-up
-    made out of the garbage collector's reach (``gc.freeze``); tests build many apps and leave it
-    off.
+    ``serving``: for a long-lived server process (``lahstats serve``): once started, the upload
+    prober's processes start at once, and everything start-up made is moved out of the garbage
+    collector's reach (``gc.freeze``). Tests build many short-lived apps and leave it off.
     """
     settings = settings or get_settings()
     settings.check_ready()
@@ -54,7 +54,8 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.runtime = runtime
         await runtime.start(with_worker=settings.serve_workers)
-        if freeze_startup_objects:
+        if serving:
+            runtime.prober.start()  # a server takes uploads at once: no cold first upload
             # What start-up made (modules, routes, the ORM's mappers: ~300k objects) lives as
             # long as the process; frozen, the collector stops walking it on every full pass,
             # which took up to ~150 ms mid-request under load (README, Reliability).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 from litestar import Litestar, get
@@ -11,9 +12,10 @@ from litestar.testing import AsyncTestClient
 from lahstats import errors
 from lahstats.api.app import create_app
 from lahstats.api.errors import EXCEPTION_HANDLERS
+from lahstats.runtime import Runtime
 from lahstats.settings import Settings
 from lahstats.storage.migrations import upgrade
-from tests.api.conftest import ClientFactory
+from tests.api.conftest import ClientFactory, serving
 from tests.conftest import free_port
 
 
@@ -175,3 +177,28 @@ def test_production_refuses_to_start_with_a_weak_jwt_secret(secret: str | None) 
 def test_production_starts_with_a_real_secret() -> None:
     app = create_app(Settings(env="production", jwt_secret="x" * 48))
     assert isinstance(app, Litestar)
+
+
+async def test_a_serving_app_starts_its_probe_pool_and_freezes_start_up_objects(
+    settings: Settings,
+) -> None:
+    await asyncio.to_thread(upgrade, settings.resolved_database_url)
+    runtime = Runtime.build(settings)
+    frozen_before = gc.get_freeze_count()
+    try:
+        async with serving(create_app(settings, runtime=runtime, serving=True)) as client:
+            assert (await client.get("/health")).status_code == 200
+            assert runtime.prober._pool is not None  # started with the app, not by an upload
+            assert gc.get_freeze_count() > frozen_before
+    finally:
+        gc.unfreeze()  # this test process builds many more apps
+
+
+async def test_an_app_for_tests_leaves_both_alone(settings: Settings) -> None:
+    await asyncio.to_thread(upgrade, settings.resolved_database_url)
+    runtime = Runtime.build(settings)
+    frozen_before = gc.get_freeze_count()
+    async with serving(create_app(settings, runtime=runtime)) as client:
+        assert (await client.get("/health")).status_code == 200
+        assert runtime.prober._pool is None
+        assert gc.get_freeze_count() == frozen_before
