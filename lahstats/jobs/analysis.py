@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import os
 import threading
 from collections.abc import Awaitable, Callable
@@ -32,8 +33,6 @@ AsyncProgress = Callable[[str, int, int], Awaitable[None]]
 # How much lower than the process the pipeline's threads run (Linux: niceness is per thread, and
 # threads inherit it from the thread that starts them, so the libraries' pools get it too).
 PIPELINE_NICENESS = 10
-_executor: list[ThreadPoolExecutor] = []  # made on first use, one per process
-_executor_lock = threading.Lock()
 # "low": nice +10, where the pipeline shares a process (and so Python's GIL) with the API: a
 # thread that holds the GIL must still get the CPU soon, or the API waits for it. "idle"
 # (SCHED_IDLE: the CPU only when nothing else wants it): a ``lahstats worker`` process, where the
@@ -57,15 +56,11 @@ def _lower_priority() -> None:
         pass
 
 
+@functools.cache  # one per process, made on first use (from the event loop's thread)
 def _pipeline_executor() -> ThreadPoolExecutor:
-    with _executor_lock:
-        if not _executor:
-            _executor.append(
-                ThreadPoolExecutor(
-                    max_workers=64, thread_name_prefix="pipeline", initializer=_lower_priority
-                )
-            )
-        return _executor[0]
+    return ThreadPoolExecutor(
+        max_workers=64, thread_name_prefix="pipeline", initializer=_lower_priority
+    )
 
 
 async def on_pipeline_thread(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
