@@ -110,6 +110,6 @@ class Runtime:
             await self.worker.stop()
         await self.queue.close()
         await self.limiter.close()
-        self.prober.close()
+        await self.prober.close()
         await self.blobs.close()
         await self.database.dispose()

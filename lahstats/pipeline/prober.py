@@ -17,6 +17,7 @@ import asyncio
 import importlib.util
 import io
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -31,6 +32,7 @@ log = structlog.get_logger(__name__)
 # libsndfile reads these headers in microseconds, in a thread: no process needed.
 _IN_PROCESS: frozenset[AudioFormat] = frozenset({"wav", "flac", "ogg", "mp3", "aiff", "caf"})
 _MAX_FAILURES = 3
+_EXIT_GRACE_SECONDS = 5.0  # a child still importing FFmpeg's libraries takes about 1 s
 
 
 def probe_with_av(data: bytes, fmt: AudioFormat, label: str) -> AudioInfo:
@@ -106,10 +108,16 @@ class Prober:
             for _ in range(self.workers):
                 pool.submit(_warm)
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+    async def close(self) -> None:
+        """Stops the pool's processes: asked to exit, given ``_EXIT_GRACE_SECONDS``, then killed.
+
+        Each child holds both ends of the pool's queue pipe, so one never sees this process die:
+        one left behind (a server stopped while its pool was still starting) would block for
+        ever, holding whatever this process's stdout was.
+        """
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(_stop_pool, pool, _EXIT_GRACE_SECONDS)
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -133,9 +141,18 @@ class Prober:
             failures=self._failures,
             fallback_only=not self._usable,
         )
-        for process in list(getattr(pool, "_processes", {}).values()):
-            if process.is_alive():
-                process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_pool(pool, grace=0)
         if self._pool is pool:
             self._pool = None
+
+
+def _stop_pool(pool: ProcessPoolExecutor, grace: float) -> None:
+    """Shuts ``pool`` down without waiting on it, then kills what is alive after ``grace`` s."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()

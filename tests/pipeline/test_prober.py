@@ -23,7 +23,7 @@ KINDS = ["m4a", "aac", "webm"]  # what ffprobe read before: libsndfile reads the
 async def prober() -> AsyncIterator[Prober]:
     found = Prober(workers=1)
     yield found
-    found.close()
+    await found.close()
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ async def test_a_pool_that_keeps_failing_is_given_up_for_ffprobe(
         assert (await slow.probe(encoded["webm"], label="chunk 9")).format == "webm"
         assert slow._pool is None  # ffprobe only from now on
     finally:
-        slow.close()
+        await slow.close()
 
 
 def test_probe_with_av_runs_in_this_process_too(encoded: dict[str, bytes]) -> None:
@@ -124,3 +124,16 @@ def test_probe_with_av_runs_in_this_process_too(encoded: dict[str, bytes]) -> No
 async def test_probes_run_side_by_side(prober: Prober, encoded: dict[str, bytes]) -> None:
     found = await asyncio.gather(*(prober.probe(encoded["m4a"], label=f"c{n}") for n in range(8)))
     assert {round(info.duration, 1) for info in found} == {round(found[0].duration, 1)}
+
+
+async def test_closing_a_pool_that_is_still_starting_leaves_no_process_behind() -> None:
+    # A server stopped right after start-up: its children must not outlive it (each holds both
+    # ends of the pool's queue, so it would wait for work for ever, holding the server's stdout).
+    starting = Prober(workers=2)
+    starting.start()
+    assert starting._pool is not None
+    processes = list(starting._pool._processes.values())  # type: ignore[union-attr]
+    await starting.close()
+    assert processes
+    assert not any(process.is_alive() for process in processes)
+    assert starting._pool is None
