@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Installs the system packages lahstats needs (ffmpeg) when they are missing. Needs root for apt-get;
-# otherwise it says what to install and exits non-zero.
+# Installs the system packages lahstats needs when they are missing: ffmpeg always, and with
+# --browser Debian's Chromium and ChromeDriver for the browser tests (tests/browser; Playwright drives
+# the system browser and never downloads one). Needs root for apt-get; otherwise it says what to
+# install and exits non-zero.
 set -euo pipefail
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+if [ "${1:-}" = "--browser" ]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Another apt (a machine's own start-up updates) may hold the lock for a while: wait for it.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   echo "installed: ${missing[*]}"
 else
   echo "missing system packages: ${missing[*]} (install them with your package manager)" >&2

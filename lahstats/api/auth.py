@@ -1,8 +1,10 @@
 """Authentication middleware: every route needs a bearer token, except the few that cannot.
 
-Excluded: ``/health`` (probes), ``/schema`` and its pages (docs), and ``/media/`` (signed, expiring
+Excluded: ``/health`` (probes), ``/schema`` and its pages (docs), ``/media/`` (signed, expiring
 sample URLs that a browser's audio element fetches without headers; the signature is their
-credential). The verified ``Identity`` is put on ``request.user`` and the token on ``request.auth``.
+credential), and the try-it page's own files (``/``, ``/static/``) and development sign-in
+(``/dev/token``, a 404 outside development), which a browser loads before it holds a token.
+The verified ``Identity`` is put on ``request.user`` and the token on ``request.auth``.
 This middleware only authenticates: what a user may see is decided by the services.
 """
 
@@ -23,7 +25,14 @@ from lahstats.auth.tokens import TokenVerifier, bearer_token
 
 # Anchored: Litestar searches these anywhere in the path, so "/health" alone would also let
 # "/sessions/x/health" through.
-PUBLIC_PATHS: tuple[str, ...] = (r"^/health/?$", r"^/schema(/|$)", r"^/media/")
+PUBLIC_PATHS: tuple[str, ...] = (
+    r"^/health/?$",
+    r"^/schema(/|$)",
+    r"^/media/",
+    r"^/$",
+    r"^/static/",
+    r"^/dev/token$",
+)
 # Browsers' EventSource cannot set headers, so the progress stream also takes the token as
 # ?access_token=. Only there: a token in a URL ends up in browser history and proxy logs, so no
 # route that acts on data accepts one (our access log records the path without the query).

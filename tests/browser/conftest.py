@@ -1,0 +1,199 @@
+"""The try-it page in a real browser: Debian's Chromium, driven by Playwright, on a real server.
+
+The server is ``lahstats serve`` in the embedded mode (what ``make dev`` runs): SQLite, local files,
+jobs in-process, the real embedded models. Chromium is the system's (``/usr/bin/chromium``, or
+``LAHSTATS_TEST_CHROMIUM``); Playwright never downloads a browser here. Without one the tests
+skip, saying why; on CI (``CI=true``) they fail, since ``.ci/run`` installs it.
+
+Screenshots of each step go to ``test-artifacts/browser/`` (``LAHSTATS_TEST_ARTIFACTS`` moves it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import free_port, unavailable
+
+PROJECT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("LAHSTATS_TEST_ARTIFACTS", PROJECT / "test-artifacts")) / "browser"
+CHROMIUM = Path(
+    os.environ.get("LAHSTATS_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+)
+# As root in a container: no sandbox. No network: nothing in the background may try to reach out.
+# The fake media device gives getUserMedia a microphone (a beep) without a prompt.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass
+class LiveServer:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def token(self, email: str, name: str) -> str:
+        answer = httpx.post(f"{self.url}/dev/token", json={"email": email, "name": name})
+        answer.raise_for_status()
+        return str(answer.json()["token"])
+
+    def client(self, token: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+
+
+def _wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"lahstats serve exited ({process.returncode}):\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code in {200, 503}:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"lahstats serve did not answer within 90 s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """``make dev`` in a directory of its own: migrate, then serve on a free port."""
+    root = tmp_path_factory.mktemp("live")
+    env = {
+        **os.environ,
+        "LAHSTATS_DATA_DIR": str(root / "var"),
+        "LAHSTATS_LOG_JSON": "true",
+        "PYANNOTE_METRICS_ENABLED": "false",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "lahstats", "db", "upgrade"],
+        env=env,
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    log = root / "serve.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lahstats", "serve", "--port", str(port)],
+            env=env,
+            cwd=root,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(
+        url=f"http://127.0.0.1:{port}", data_dir=root / "var", process=process, log=log
+    )
+    try:
+        _wait_for_health(server.url, process, log)
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class Steps:
+    """Saves a full-page screenshot per step, numbered, under the test's own folder."""
+
+    folder: Path
+    taken: list[Path] = field(default_factory=list)
+
+    async def shot(self, page: Any, name: str) -> Path:
+        path = self.folder / f"{len(self.taken) + 1:02d}-{name}.png"
+        await page.screenshot(path=str(path), full_page=True)
+        self.taken.append(path)
+        return path
+
+
+@pytest.fixture
+def steps(request: pytest.FixtureRequest) -> Steps:
+    folder = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return Steps(folder)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError as exc:  # pragma: no cover - the dev extra installs it
+        unavailable("Playwright", f"{exc}; run make install")
+        raise
+    if not CHROMIUM.is_file():  # noqa: ASYNC240 - once per module, before any I/O matters
+        unavailable("Chromium", f"no browser at {CHROMIUM}; apt-get install chromium")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@dataclass
+class PageProblems:
+    """What went wrong inside the page: uncaught errors and refused content (CSP)."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def check(self) -> None:
+        assert not self.errors, "the page had errors:\n" + "\n".join(self.errors)
+
+
+@pytest.fixture
+async def phone_page(
+    browser: Any, live_server: LiveServer
+) -> AsyncIterator[tuple[Any, PageProblems]]:
+    """A fresh phone-sized tab (its own storage) on the live server, with its errors collected."""
+    context = await browser.new_context(
+        viewport=PHONE, base_url=live_server.url, accept_downloads=True, permissions=["microphone"]
+    )
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    problems = PageProblems()
+    page.on("pageerror", lambda error: problems.errors.append(f"uncaught: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.errors.append(f"console: {message.text}")
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    try:
+        yield page, problems
+    finally:
+        await context.close()
