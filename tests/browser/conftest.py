@@ -60,10 +60,15 @@ class LiveServer:
         answer.raise_for_status()
         return str(answer.json()["token"])
 
+    clients: list[httpx.Client] = field(default_factory=list)
+
     def client(self, token: str) -> httpx.Client:
-        return httpx.Client(
+        """An API client signed in with ``token``, closed when the server stops."""
+        client = httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         )
+        self.clients.append(client)
+        return client
 
 
 def _wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -81,14 +86,20 @@ def _wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> N
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """``make dev`` in a directory of its own: migrate, then serve on a free port."""
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """``make dev`` in a directory of its own: migrate, then serve on a free port.
+
+    A test module's ``SERVER_ENV`` dict adds settings (``LAHSTATS_...``) for its server.
+    """
     root = tmp_path_factory.mktemp("live")
     env = {
         **os.environ,
         "LAHSTATS_DATA_DIR": str(root / "var"),
         "LAHSTATS_LOG_JSON": "true",
         "PYANNOTE_METRICS_ENABLED": "false",
+        **getattr(request.module, "SERVER_ENV", {}),
     }
     subprocess.run(
         [sys.executable, "-m", "lahstats", "db", "upgrade"],
@@ -114,12 +125,42 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         _wait_for_health(server.url, process, log)
         yield server
     finally:
+        for client in server.clients:
+            client.close()
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+async def no_sideways_scroll(page: Any) -> None:
+    """Readable on a phone: nothing is wider than the screen."""
+    widths = await page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    wide = await page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth
+                && e.getClientRects().length)
+            .map((e) => e.tagName + '#' + e.id + '.' + e.className).slice(0, 8)"""
+    )
+    assert widths[0] <= widths[1], f"the page scrolls sideways on a phone: {widths}, {wide}"
+
+
+async def open_page(page: Any, *, reload: bool = False) -> None:
+    """Loads (or reloads) the page and waits until its start-up is done."""
+    await (page.reload() if reload else page.goto("/"))
+    await page.locator("body[data-ready='true']").wait_for(state="attached")
+
+
+async def sign_in(page: Any, email: str, name: str) -> None:
+    await open_page(page)
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Display name").fill(name)
+    await page.get_by_role("button", name="Sign in", exact=True).click()
+    await page.locator("#whoami").get_by_text(f"Signed in as {name}").wait_for()
 
 
 @dataclass

@@ -16,33 +16,18 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveServer, PageProblems, Steps
+from tests.browser.conftest import (
+    LiveServer,
+    PageProblems,
+    Steps,
+    no_sideways_scroll,
+    open_page,
+    sign_in,
+)
 
 pytestmark = pytest.mark.slow
 
 PROCESSING_TIMEOUT_MS = 300_000
-
-
-async def no_sideways_scroll(page: Any) -> None:
-    """Readable on a phone: nothing is wider than the screen."""
-    widths = await page.evaluate(
-        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
-    wide = await page.evaluate(
-        """() => [...document.querySelectorAll('body *')]
-            .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth
-                && e.getClientRects().length)
-            .map((e) => e.tagName + '#' + e.id + '.' + e.className).slice(0, 8)"""
-    )
-    assert widths[0] <= widths[1], f"the page scrolls sideways on a phone: {widths}, {wide}"
-
-
-async def sign_in(page: Any, email: str, name: str) -> None:
-    await page.goto("/")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Display name").fill(name)
-    await page.get_by_role("button", name="Sign in", exact=True).click()
-    await page.locator("#whoami").get_by_text(f"Signed in as {name}").wait_for()
 
 
 async def test_a_dev_conversation_from_sign_in_to_wrapped(
@@ -60,7 +45,7 @@ async def test_a_dev_conversation_from_sign_in_to_wrapped(
     assert {path.suffix for path in chunk_files} >= {".webm", ".m4a", ".mp3", ".wav"}
 
     # Sign in with the development form.
-    await page.goto("/")
+    await open_page(page)
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await steps.shot(page, "sign-in")
     await sign_in(page, "ana@example.com", "Ana")
@@ -74,7 +59,7 @@ async def test_a_dev_conversation_from_sign_in_to_wrapped(
     code = (await invite.text_content() or "").strip()
     ben = live_server.client(live_server.token("ben@example.com", "Ben"))
     assert ben.post("/groups/join", json={"invite_code": code}).status_code == 200
-    await page.reload()
+    await open_page(page, reload=True)
     members = page.locator("#members li")
     await expect(members).to_have_count(2)
     await expect(members.filter(has_text="Ben")).to_have_count(1)
