@@ -11,7 +11,7 @@ TORCH_INDEX ?=
 EXTRAS ?= dev,pyannote,transformers
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps dev migrate test lint format bench bench-backends loadtest reliability eval doctor clean
+.PHONY: help install system-deps dev migrate test test-browser lint format bench bench-backends loadtest reliability eval doctor clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -30,11 +30,14 @@ install: system-deps ## Create .venv: CPU torch first, then lahstats with dev to
 migrate: ## Apply database migrations (lahstats db upgrade)
 	$(BIN)/lahstats db upgrade
 
-dev: migrate ## Serve the API in the embedded mode (SQLite, local storage, in-process jobs)
+dev: migrate ## Serve the API and the try-it page on http://127.0.0.1:8000/ (embedded: SQLite, local files, in-process jobs)
 	LAHSTATS_LOG_JSON=$${LAHSTATS_LOG_JSON:-false} $(BIN)/lahstats serve
 
 test: ## Run the whole test suite (real PostgreSQL, Redis and models)
 	$(BIN)/pytest
+
+test-browser: ## The try-it page in the system Chromium (tests/browser); screenshots in test-artifacts/browser
+	$(BIN)/pytest tests/browser
 
 lint: ## ruff (lint + format check) and mypy --strict on the package
 	$(BIN)/ruff check .

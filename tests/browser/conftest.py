@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,8 +186,9 @@ def steps(request: pytest.FixtureRequest) -> Steps:
     return Steps(folder)
 
 
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
+@asynccontextmanager
+async def chromium(*extra_args: str) -> AsyncIterator[Any]:
+    """The system's Chromium under Playwright; skips (fails on CI) when either is missing."""
     try:
         from playwright.async_api import async_playwright
     except ImportError as exc:  # pragma: no cover - the dev extra installs it
@@ -196,12 +198,18 @@ async def browser() -> AsyncIterator[Any]:
         unavailable("Chromium", f"no browser at {CHROMIUM}; apt-get install chromium")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args]
         )
         try:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    async with chromium() as launched:
+        yield launched
 
 
 @dataclass
