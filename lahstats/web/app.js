@@ -101,7 +101,9 @@ function clearErrors() {
 }
 
 // Runs an action for a button or form: disables it meanwhile and shows what went wrong.
+// A disabled button loses the keyboard's focus: it gets it back when it is enabled again.
 async function act(control, context, action) {
+  const focused = control !== null && document.activeElement === control;
   if (control) control.disabled = true;
   try {
     return await action();
@@ -109,7 +111,11 @@ async function act(control, context, action) {
     showError(error, context);
     return undefined;
   } finally {
-    if (control) control.disabled = false;
+    if (control) {
+      control.disabled = false;
+      const lost = document.activeElement === null || document.activeElement === document.body;
+      if (focused && lost && control.isConnected) control.focus();
+    }
   }
 }
 
@@ -182,7 +188,10 @@ function signOut(message) {
   state.session = null;
   for (const id of ["groups", "new-session", "sessions", "session", "wrapped", "whoami"]) $(id).hidden = true;
   $("sign-in").hidden = false;
-  if (message) notice(message);
+  if (message) {
+    notice(message);
+    $("sign-in-title").focus();
+  }
 }
 
 async function signedIn() {
@@ -204,6 +213,7 @@ async function devSignIn(event) {
     setToken(made.token);
     clearErrors();
     await signedIn();
+    $("groups-title").focus(); // the sign-in form is gone: go on from the next step
     notice(`Signed in as ${email}.`);
   });
 }
@@ -220,6 +230,7 @@ async function tokenSignIn(event) {
       throw error;
     }
     $("token-input").value = "";
+    $("groups-title").focus();
     clearErrors();
     notice("Signed in.");
   });
@@ -529,6 +540,7 @@ async function openSession(sessionId) {
   stopFollowing();
   const session = await api(`/sessions/${sessionId}`);
   state.session = session;
+  $("session").dataset.sessionId = session.id;
   $("session").hidden = false;
   $("session-title").textContent = `Session of ${when(session.started_at)}`;
   for (const button of $("session-list").querySelectorAll("button")) {
@@ -537,6 +549,7 @@ async function openSession(sessionId) {
   showStatus(session);
   if (session.status === "processing") follow(sessionId);
   if (PROCESSED.has(session.status)) await loadResults();
+  $("session-title").focus({ preventScroll: true });
   $("session").scrollIntoView({ behavior: "smooth", block: "start" });
 }
 
@@ -656,7 +669,7 @@ function renderSpeaker(speaker, index, others) {
     dataset: { speakerId: speaker.id, label: speaker.speaker_label, claimed: String(claimed) },
   });
   card.append(
-    el("h4", { id: titleId }, `Speaker ${index + 1}`, claimed ? `: ${speakerName(speaker)}` : ""),
+    el("h4", { id: titleId, tabindex: "-1" }, `Speaker ${index + 1}`, claimed ? `: ${speakerName(speaker)}` : ""),
     speaker.sample_audio_url
       ? el("audio", { controls: true, preload: "none", src: speaker.sample_audio_url, "aria-label": `Voice sample of speaker ${index + 1}` })
       : el("p", { class: "hint" }, "No sample could be cut for this voice."),
@@ -725,18 +738,20 @@ async function claim(speaker, body) {
     method: "POST",
     json: { speaker_id: speaker.id, ...body },
   });
-  await afterClaims();
+  await afterClaims(speaker);
 }
 
 async function unclaim(speaker) {
   await api(`/sessions/${state.session.id}/claim/${speaker.id}`, { method: "DELETE" });
-  await afterClaims();
+  await afterClaims(speaker);
 }
 
-async function afterClaims() {
+async function afterClaims(speaker) {
   state.session = await api(`/sessions/${state.session.id}`);
   showStatus(state.session);
   await Promise.all([loadResults(), loadWrapped(), loadSessions()]);
+  // The cards were drawn again: the keyboard goes on from the same speaker's new card.
+  document.querySelector(`article[data-speaker-id="${speaker.id}"] h4`)?.focus();
   notice(state.session.status === "completed"
     ? "Every speaker is claimed: the session is complete."
     : "Claim saved.");

@@ -10,6 +10,7 @@ Screenshots of each step go to ``test-artifacts/browser/`` (``LAHSTATS_TEST_ARTI
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -150,6 +151,21 @@ async def no_sideways_scroll(page: Any) -> None:
     assert widths[0] <= widths[1], f"the page scrolls sideways on a phone: {widths}, {wide}"
 
 
+async def unlabelled_controls(page: Any) -> list[str]:
+    """Visible controls a screen reader could not name (no label, text or aria-label)."""
+    found: list[str] = await page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea, button, audio, progress')]
+            .filter((e) => e.getClientRects().length > 0)
+            .filter((e) => {
+                const named = e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
+                if (e.tagName === 'BUTTON') return !(e.textContent.trim() || named);
+                return !((e.labels && e.labels.length) || named);
+            })
+            .map((e) => e.outerHTML.slice(0, 120))"""
+    )
+    return found
+
+
 async def open_page(page: Any, *, reload: bool = False) -> None:
     """Loads (or reloads) the page and waits until its start-up is done."""
     await (page.reload() if reload else page.goto("/"))
@@ -162,6 +178,28 @@ async def sign_in(page: Any, email: str, name: str) -> None:
     await page.get_by_label("Display name").fill(name)
     await page.get_by_role("button", name="Sign in", exact=True).click()
     await page.locator("#whoami").get_by_text(f"Signed in as {name}").wait_for()
+
+
+async def upload_and_process(page: Any, files: list[Path], *, timeout_ms: int = 300_000) -> str:
+    """Sends the files as one session's chunks; waits until it is processed; its session id."""
+    from playwright.async_api import expect
+
+    await page.get_by_label("Audio files").set_input_files([str(path) for path in files])
+    async with page.expect_response("**/sessions/start") as started:
+        await page.get_by_role("button", name="Upload and process").click()
+    session_id = str((await (await started.value).json())["id"])
+    await expect(page.locator("#upload-list li.state-stored")).to_have_count(len(files))
+    await expect(page.locator(f"#session[data-session-id='{session_id}']")).to_be_visible()
+    await expect(page.locator("#session-status")).to_have_attribute(
+        "data-status", "ready_for_claiming", timeout=timeout_ms
+    )
+    return session_id
+
+
+def chunk_files(folder: Path) -> list[Path]:
+    """A dev recording's chunks, in order (their manifest)."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    return [folder / chunk["file"] for chunk in manifest["chunks"]]
 
 
 @dataclass

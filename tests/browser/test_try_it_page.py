@@ -23,6 +23,7 @@ from tests.browser.conftest import (
     no_sideways_scroll,
     open_page,
     sign_in,
+    unlabelled_controls,
 )
 
 pytestmark = pytest.mark.slow
@@ -68,18 +69,18 @@ async def test_a_dev_conversation_from_sign_in_to_wrapped(
 
     # Upload the conversation's four chunks (webm, m4a, mp3, wav) as one session.
     await page.get_by_label("Audio files").set_input_files([str(path) for path in chunk_files])
-    await page.get_by_role("button", name="Upload and process").click()
+    async with page.expect_response("**/sessions/start") as started:
+        await page.get_by_role("button", name="Upload and process").click()
+    session_id = str((await (await started.value).json())["id"])
     rows = page.locator("#upload-list li")
     await expect(rows).to_have_count(len(chunk_files))
     for number, path in enumerate(chunk_files):
         await expect(rows.nth(number)).to_contain_text(f"Chunk {number + 1}: {path.name}: stored")
 
     # Progress streams in (server-sent events) until the speakers are ready.
+    await expect(page.locator(f"#session[data-session-id='{session_id}']")).to_be_visible()
     status = page.locator("#session-status")
     progress = page.locator("#session-progress")
-    await expect(status).to_have_attribute(
-        "data-status", "processing", timeout=PROCESSING_TIMEOUT_MS
-    )
     seen: list[int] = []
     while (await status.get_attribute("data-status")) == "processing":
         value = int(await progress.get_attribute("value") or 0)
@@ -87,16 +88,16 @@ async def test_a_dev_conversation_from_sign_in_to_wrapped(
             seen.append(value)
             if len(seen) == 3:
                 await steps.shot(page, "processing")
-        await page.wait_for_timeout(250)
-    await expect(status).to_have_attribute("data-status", "ready_for_claiming")
+        await page.wait_for_timeout(100)
+    await expect(status).to_have_attribute(
+        "data-status", "ready_for_claiming", timeout=PROCESSING_TIMEOUT_MS
+    )
     assert len(seen) >= 3, f"progress did not move on the page: {seen}"
     assert seen == sorted(seen), f"progress went back: {seen}"
     await steps.shot(page, "processed")
 
     token = await page.evaluate("() => localStorage.getItem('lahstats.token')")
     ana = live_server.client(token)
-    session_id = await page.locator("#session-list button").first.get_attribute("data-session-id")
-    assert session_id
     found = ana.get(f"/sessions/{session_id}/speakers").json()["speakers"]
     cards = page.locator("article.speaker")
     await expect(cards).to_have_count(len(found))
@@ -115,6 +116,7 @@ async def test_a_dev_conversation_from_sign_in_to_wrapped(
     assert played["error"] is None
     assert played["time"] > 0.3, played
     assert 1 <= played["duration"] <= 10, played
+    assert await unlabelled_controls(page) == []
     await steps.shot(page, "sample-played")
 
     # Claim every speaker: the first is me, the second Ben, the rest guests.
@@ -131,9 +133,12 @@ async def test_a_dev_conversation_from_sign_in_to_wrapped(
             await card.get_by_label("A guest").fill(f"Guest {index + 1}")
             await card.get_by_role("button", name="Claim as guest").click()
         await expect(card).to_have_attribute("data-claimed", "true")
+        # The cards are drawn again; the keyboard's focus stays with this speaker.
+        await expect(card.locator("h4")).to_be_focused()
     await expect(status).to_have_attribute("data-status", "completed")
     await expect(page.locator("article.speaker").first).to_contain_text("Claimed as You")
     await expect(page.locator("#transcript li").first).to_be_visible()
+    assert await unlabelled_controls(page) == []
     await steps.shot(page, "claimed")
 
     # Wrapped shows exactly what the speaker claimed as me said.
@@ -200,3 +205,44 @@ def _one_decimal(minutes: float) -> str:
     """How the page writes minutes: JavaScript's Math.round(x * 10) / 10, then String()."""
     rounded = round(minutes * 10 + 1e-9) / 10
     return str(int(rounded)) if rounded == int(rounded) else str(rounded)
+
+
+async def test_signing_in_and_making_a_group_by_keyboard_alone(
+    live_server: LiveServer, phone_page: tuple[Any, PageProblems], steps: Steps
+) -> None:
+    """Tab moves through the controls in reading order; Enter submits; focus is always shown."""
+    from playwright.async_api import expect
+
+    page, problems = phone_page
+    await open_page(page)
+    keyboard = page.keyboard
+    await keyboard.press("Tab")  # the skip link comes first
+    assert await page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    await keyboard.press("Tab")
+    assert await page.evaluate("() => document.activeElement.id") == "dev-email"
+    await keyboard.type("kim@example.com")
+    await keyboard.press("Tab")
+    await keyboard.type("Kim")
+    await keyboard.press("Enter")
+    await expect(page.locator("#whoami")).to_contain_text("Signed in as Kim")
+    # The form is gone; focus goes on from the next step's heading, then into its first field.
+    await expect(page.locator("#groups-title")).to_be_focused()
+    await keyboard.press("Tab")
+    await expect(page.get_by_label("New group name")).to_be_focused()
+    await keyboard.type("Keyboard kakis")
+    await keyboard.press("Enter")
+    await expect(page.locator("#invite-code")).not_to_be_empty()
+    create = page.get_by_role("button", name="Create group")
+    await expect(create).to_be_enabled()  # off while the request was under way
+    await expect(page.get_by_label("New group name")).to_be_focused()
+    await keyboard.press("Tab")
+    await expect(create).to_be_focused()
+    await keyboard.press("Tab")
+    focused = await page.evaluate(
+        "() => [document.activeElement.id, getComputedStyle(document.activeElement).outlineStyle]"
+    )
+    assert focused[0] == "invite-input"
+    assert focused[1] != "none", "the focused control shows no outline"
+    assert await unlabelled_controls(page) == []
+    await steps.shot(page, "keyboard")
+    problems.check()
