@@ -24,7 +24,7 @@ from lahstats.api.middleware import request_id_middleware
 from lahstats.api.sessions import SessionController
 from lahstats.api.speakers import SpeakerController
 from lahstats.api.voices import VoiceController
-from lahstats.api.web import DevTokenController, WebController, static_files
+from lahstats.api.web import DevTokenController, WebController
 from lahstats.api.webhooks import WebhookController
 from lahstats.api.words import WordController
 from lahstats.api.wrapped import LeaderboardController, WrappedController
@@ -88,7 +88,6 @@ def create_app(
             WordController,
             MediaController,
             WebController,
-            static_files(),
             DevTokenController,
         ],
         dependencies=DEPENDENCIES,

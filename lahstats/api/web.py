@@ -11,15 +11,15 @@ the identity provider and paste its token).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Response, Router, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.params import JSONBody
-from litestar.static_files import create_static_files_router
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from lahstats.api.deps import ProcessRuntime
 from lahstats.api.errors import error_responses
@@ -52,9 +52,10 @@ PAGE_HEADERS = {
     # The microphone for recording, from this origin only.
     "Permissions-Policy": "microphone=(self), camera=(), geolocation=()",
 }
-# Revalidated on every load (ETag / Last-Modified): a new release shows at once, unchanged files
-# cost a 304.
+# Revalidated on every load (ETag): a new release shows at once, unchanged files cost a 304.
 _REVALIDATE = CacheControlHeader(no_cache=True)
+_PAGE_FILES = {"index.html": "index.html", "app.js": "app.js", "app.css": "app.css"}
+_MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 
 class DevTokenIn(msgspec.Struct, kw_only=True):
@@ -68,14 +69,42 @@ class DevTokenOut(msgspec.Struct, kw_only=True):
     expires_at: datetime
 
 
+def _page_file(name: str, if_none_match: str | None) -> Response[bytes]:
+    """One of the page's files, with a strong ETag; 304 with no body when the browser has it."""
+    try:
+        content = (WEB_DIR / _PAGE_FILES[name]).read_bytes()
+    except KeyError:
+        raise NotFound(
+            f"the page has no file {name!r}",
+            hint="The page's files are index.html, app.js and app.css.",
+        ) from None
+    etag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
+    headers = {**PAGE_HEADERS, "ETag": etag}
+    if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
+        return Response(b"", status_code=304, headers=headers)
+    return Response(content, media_type=_MEDIA_TYPES[Path(name).suffix], headers=headers)
+
+
 class WebController(Controller):
-    @get("/", include_in_schema=False, cache_control=_REVALIDATE)
-    async def index(self) -> Response[bytes]:
-        return Response(
-            (WEB_DIR / "index.html").read_bytes(),
-            media_type="text/html",
-            headers=PAGE_HEADERS,
-        )
+    """``/`` and ``/static/{name}``: only the page's own files, looked up by exact name (no path
+    from the request ever reaches the file system), read on each request so that an edit shows
+    on the next reload."""
+
+    include_in_schema = False
+
+    @get("/", cache_control=_REVALIDATE)
+    async def index(
+        self, if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match")] = None
+    ) -> Response[bytes]:
+        return _page_file("index.html", if_none_match)
+
+    @get("/static/{name:str}", cache_control=_REVALIDATE)
+    async def static(
+        self,
+        name: FromPath[str],
+        if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match")] = None,
+    ) -> Response[bytes]:
+        return _page_file(name, if_none_match)
 
 
 class DevTokenController(Controller):
@@ -85,7 +114,10 @@ class DevTokenController(Controller):
     @post(
         summary="A token for any email (development only: a 404 in production)",
         status_code=201,
-        responses=error_responses(404, 413, 415),
+        # A public route: no 401 (error_responses lists it for signed-in ones).
+        responses={
+            status: spec for status, spec in error_responses(404, 413, 415).items() if status != 401
+        },
     )
     async def dev_token(self, data: JSONBody[DevTokenIn], runtime: ProcessRuntime) -> DevTokenOut:
         settings = runtime.settings
@@ -94,7 +126,7 @@ class DevTokenController(Controller):
                 "development sign-in is disabled outside development",
                 hint="Sign in with the identity provider and paste its access token.",
             )
-        email = data.email.strip()
+        email = data.email
         issued = datetime.now(UTC)
         token = create_token(
             settings,
@@ -108,19 +140,3 @@ class DevTokenController(Controller):
             user_id=str(user_id_for_email(email)),
             expires_at=issued + timedelta(days=DEV_TOKEN_DAYS),
         )
-
-
-def static_files() -> Router:
-    """``/static/``: the page's scripts and styles, with the page's security headers."""
-
-    async def add_headers(response: Response[object]) -> Response[object]:
-        response.headers.update(PAGE_HEADERS)
-        return response
-
-    return create_static_files_router(
-        path="/static",
-        directories=[WEB_DIR],
-        cache_control=_REVALIDATE,
-        include_in_schema=False,
-        after_request=add_headers,
-    )
