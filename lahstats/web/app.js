@@ -896,6 +896,10 @@ async function start() {
   $("wrapped-year").addEventListener("change", () => act(null, "Loading Wrapped", loadWrapped));
   $("leaderboard-word").addEventListener("change", () => act(null, "Loading the leaderboard", loadLeaderboard));
   fillYears();
+  // Leaving mid-recording or mid-upload loses what was not sent yet: the browser asks first.
+  window.addEventListener("beforeunload", (event) => {
+    if (state.recorder || $("upload-start").disabled) event.preventDefault();
+  });
 
   try {
     const health = await fetch("/health").then((response) => response.json());

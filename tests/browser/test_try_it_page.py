@@ -137,6 +137,16 @@ async def test_a_dev_conversation_from_sign_in_to_wrapped(
         await expect(card.locator("h4")).to_be_focused()
     await expect(status).to_have_attribute("data-status", "completed")
     await expect(page.locator("article.speaker").first).to_contain_text("Claimed as You")
+
+    # Unclaiming reopens the session; claiming again completes it.
+    last = page.locator(f"article.speaker[data-speaker-id='{order[-1]}']")
+    await last.get_by_role("button", name=f"Unclaim speaker {len(order)}").click()
+    await expect(last).to_have_attribute("data-claimed", "false")
+    await expect(status).to_have_attribute("data-status", "ready_for_claiming")
+    await last.get_by_label("A guest").fill("Uncle Lim")
+    await last.get_by_role("button", name="Claim as guest").click()
+    await expect(last).to_contain_text("Claimed as Uncle Lim (guest)")
+    await expect(status).to_have_attribute("data-status", "completed")
     await expect(page.locator("#transcript li").first).to_be_visible()
     assert await unlabelled_controls(page) == []
     await steps.shot(page, "claimed")
@@ -183,6 +193,17 @@ async def test_a_dev_conversation_from_sign_in_to_wrapped(
     for name, count in rows_by_user.items():
         row = table.filter(has_text=name)
         await expect(row.locator("td").nth(2)).to_have_text(count)
+    # Ranked by one word: each member's count of that word.
+    word = max(mine, key=lambda w: mine[w]) if mine else "lah"
+    counts = {"Ana": mine[word], "Ben": by_id[order[1]]["word_counts"].get(word, 0)}
+    await page.get_by_label("Rank by").select_option(word)
+    await expect(page.locator("#leaderboard-title")).to_contain_text(word)
+    ranked = page.locator("#leaderboard tbody tr")
+    for name, count in counts.items():
+        if count:
+            await expect(ranked.filter(has_text=name).locator("td").nth(2)).to_have_text(str(count))
+    await page.get_by_label("Rank by").select_option("")
+    await expect(ranked).to_have_count(2)
     await no_sideways_scroll(page)
     await wrapped.screenshot(path=str(steps.folder / "wrapped-chart.png"))
     await steps.shot(page, "wrapped")
