@@ -172,6 +172,23 @@ async def open_page(page: Any, *, reload: bool = False) -> None:
     await page.locator("body[data-ready='true']").wait_for(state="attached")
 
 
+async def page_token(page: Any) -> str:
+    """The token the page signed in with (it keeps it in local storage)."""
+    token = await page.evaluate("() => localStorage.getItem('lahstats.token')")
+    assert token, "the page is not signed in"
+    return str(token)
+
+
+async def create_group(page: Any, name: str) -> str:
+    from playwright.async_api import expect
+
+    await page.get_by_label("New group name").fill(name)
+    await page.get_by_role("button", name="Create group").click()
+    invite = page.locator("#invite-code")
+    await expect(invite).not_to_be_empty()
+    return (await invite.text_content() or "").strip()
+
+
 async def sign_in(page: Any, email: str, name: str) -> None:
     await open_page(page)
     await page.get_by_label("Email").fill(email)

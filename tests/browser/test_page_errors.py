@@ -14,20 +14,18 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from tests.browser.conftest import LiveServer, PageProblems, Steps, open_page, sign_in
+from tests.browser.conftest import (
+    LiveServer,
+    PageProblems,
+    Steps,
+    create_group,
+    open_page,
+    page_token,
+    sign_in,
+)
 
 SERVER_ENV = {"LAHSTATS_RATE_LIMIT_UPLOADS": "60/minute", "LAHSTATS_RATE_LIMIT_UPLOADS_BURST": "1"}
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures/audio/two_speakers.flac"
-
-
-async def create_group(page: Any, name: str) -> str:
-    from playwright.async_api import expect
-
-    await page.get_by_label("New group name").fill(name)
-    await page.get_by_role("button", name="Create group").click()
-    invite = page.locator("#invite-code")
-    await expect(invite).not_to_be_empty()
-    return (await invite.text_content() or "").strip()
 
 
 async def test_api_errors_are_shown_with_their_message_and_hint(
@@ -66,7 +64,7 @@ async def test_api_errors_are_shown_with_their_message_and_hint(
     await expect(
         page.get_by_role("button", name="Process the chunks that were stored")
     ).to_be_hidden()
-    token = await page.evaluate("() => localStorage.getItem('lahstats.token')")
+    token = await page_token(page)
     sessions = live_server.client(token).get("/sessions").json()["sessions"]
     assert [session["status"] for session in sessions] == ["recording"]
     await steps.shot(page, "bad-file")
@@ -117,7 +115,7 @@ async def test_a_failed_session_shows_the_reason(
     page, problems = phone_page
     await sign_in(page, "eve@example.com", "Eve")
     await create_group(page, "Lost")
-    token = await page.evaluate("() => localStorage.getItem('lahstats.token')")
+    token = await page_token(page)
     api = live_server.client(token)
     group_id = api.get("/groups").json()["groups"][0]["id"]
     session_id = api.post("/sessions/start", json={"group_id": group_id}).json()["id"]
@@ -146,6 +144,11 @@ async def test_a_failed_session_shows_the_reason(
     problems.check()
 
 
+async def stored_token(page: Any) -> str | None:
+    token: str | None = await page.evaluate("() => localStorage.getItem('lahstats.token')")
+    return token
+
+
 async def test_a_refused_token_returns_to_sign_in_and_a_pasted_one_works(
     live_server: LiveServer, phone_page: tuple[Any, PageProblems], steps: Steps
 ) -> None:
@@ -157,7 +160,7 @@ async def test_a_refused_token_returns_to_sign_in_and_a_pasted_one_works(
     await open_page(page, reload=True)
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await expect(page.locator("#notice")).to_contain_text("no longer valid")
-    assert await page.evaluate("() => localStorage.getItem('lahstats.token')") is None
+    assert await stored_token(page) is None
     await steps.shot(page, "token-refused")
 
     email = f"{uuid.uuid4().hex[:8]}@example.com"
@@ -167,5 +170,5 @@ async def test_a_refused_token_returns_to_sign_in_and_a_pasted_one_works(
     await expect(page.locator("#groups")).to_be_visible()
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    assert await page.evaluate("() => localStorage.getItem('lahstats.token')") is None
+    assert await stored_token(page) is None
     problems.check()

@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 import soundfile as sf
 
-from tests.browser.conftest import LiveServer, PageProblems, Steps, chromium, sign_in
+from tests.browser.conftest import (
+    LiveServer,
+    PageProblems,
+    Steps,
+    chromium,
+    create_group,
+    page_token,
+    sign_in,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -38,9 +46,7 @@ async def test_recording_sends_whole_30_second_chunks_that_process(
 
     page, problems = phone_page
     await sign_in(page, "gus@example.com", "Gus")
-    await page.get_by_label("New group name").fill("Recorders")
-    await page.get_by_role("button", name="Create group").click()
-    await expect(page.locator("#invite-code")).not_to_be_empty()
+    await create_group(page, "Recorders")
 
     await page.get_by_role("button", name="Start recording").click()
     await expect(page.locator("#record-info")).to_contain_text("Recording")
@@ -57,8 +63,7 @@ async def test_recording_sends_whole_30_second_chunks_that_process(
     status = page.locator("#session-status")
     await expect(status).to_have_attribute("data-status", "ready_for_claiming", timeout=180_000)
     await expect(page.get_by_role("button", name="Start recording")).to_be_enabled()
-    token = await page.evaluate("() => localStorage.getItem('lahstats.token')")
-    api = live_server.client(token)
+    api = live_server.client(await page_token(page))
     session = api.get("/sessions").json()["sessions"][0]
     assert session["status"] == "ready_for_claiming"
     # Both chunks decoded: together they hold the whole recording (chunk 1 alone is 30 s).

@@ -19,6 +19,8 @@ from tests.browser.conftest import (
     PageProblems,
     Steps,
     chunk_files,
+    create_group,
+    page_token,
     sign_in,
     upload_and_process,
 )
@@ -51,10 +53,8 @@ async def test_a_claimed_voice_is_offered_in_the_next_session(
     page, problems = phone_page
     folder = shared_data / SESSIONS
     await sign_in(page, "ana@example.com", "Ana")
-    await page.get_by_label("New group name").fill("Makan kakis")
-    await page.get_by_role("button", name="Create group").click()
-    await expect(page.locator("#invite-code")).not_to_be_empty()
-    api = live_server.client(await page.evaluate("() => localStorage.getItem('lahstats.token')"))
+    await create_group(page, "Makan kakis")
+    api = live_server.client(await page_token(page))
 
     first = await upload_and_process(page, chunk_files(folder / "dev_session1_chunks"))
     d04 = voice_of(api, first, folder / "dev_session1.rttm", "d04")

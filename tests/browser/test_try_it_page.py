@@ -20,8 +20,11 @@ from tests.browser.conftest import (
     LiveServer,
     PageProblems,
     Steps,
+    chunk_files,
+    create_group,
     no_sideways_scroll,
     open_page,
+    page_token,
     sign_in,
     unlabelled_controls,
 )
@@ -40,10 +43,8 @@ async def test_a_dev_conversation_from_sign_in_to_wrapped(
     from playwright.async_api import expect
 
     page, problems = phone_page
-    chunks_dir = shared_data / "dev/synthetic/conversations/dev_conv04_chunks"
-    manifest = json.loads((chunks_dir / "manifest.json").read_text())
-    chunk_files = [chunks_dir / chunk["file"] for chunk in manifest["chunks"]]
-    assert {path.suffix for path in chunk_files} >= {".webm", ".m4a", ".mp3", ".wav"}
+    chunks = chunk_files(shared_data / "dev/synthetic/conversations/dev_conv04_chunks")
+    assert {path.suffix for path in chunks} >= {".webm", ".m4a", ".mp3", ".wav"}
 
     # Sign in with the development form.
     await open_page(page)
@@ -53,11 +54,7 @@ async def test_a_dev_conversation_from_sign_in_to_wrapped(
     await steps.shot(page, "signed-in")
 
     # Create a group; its invite code is shown, and a friend joins with it.
-    await page.get_by_label("New group name").fill("Kopi Kakis")
-    await page.get_by_role("button", name="Create group").click()
-    invite = page.locator("#invite-code")
-    await expect(invite).not_to_be_empty()
-    code = (await invite.text_content() or "").strip()
+    code = await create_group(page, "Kopi Kakis")
     ben = live_server.client(live_server.token("ben@example.com", "Ben"))
     assert ben.post("/groups/join", json={"invite_code": code}).status_code == 200
     await open_page(page, reload=True)
@@ -68,13 +65,13 @@ async def test_a_dev_conversation_from_sign_in_to_wrapped(
     await steps.shot(page, "group")
 
     # Upload the conversation's four chunks (webm, m4a, mp3, wav) as one session.
-    await page.get_by_label("Audio files").set_input_files([str(path) for path in chunk_files])
+    await page.get_by_label("Audio files").set_input_files([str(path) for path in chunks])
     async with page.expect_response("**/sessions/start") as started:
         await page.get_by_role("button", name="Upload and process").click()
     session_id = str((await (await started.value).json())["id"])
     rows = page.locator("#upload-list li")
-    await expect(rows).to_have_count(len(chunk_files))
-    for number, path in enumerate(chunk_files):
+    await expect(rows).to_have_count(len(chunks))
+    for number, path in enumerate(chunks):
         await expect(rows.nth(number)).to_contain_text(f"Chunk {number + 1}: {path.name}: stored")
 
     # Progress streams in (server-sent events) until the speakers are ready.
@@ -96,8 +93,7 @@ async def test_a_dev_conversation_from_sign_in_to_wrapped(
     assert seen == sorted(seen), f"progress went back: {seen}"
     await steps.shot(page, "processed")
 
-    token = await page.evaluate("() => localStorage.getItem('lahstats.token')")
-    ana = live_server.client(token)
+    ana = live_server.client(await page_token(page))
     found = ana.get(f"/sessions/{session_id}/speakers").json()["speakers"]
     cards = page.locator("article.speaker")
     await expect(cards).to_have_count(len(found))
