@@ -29,15 +29,15 @@ from lahstats.errors import NotFound
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 DEV_TOKEN_DAYS = 7
 
-# The page runs only its own files: no inline script, nothing from another origin. `blob:` media
-# plays back a recording before it is sent; `data:` images are the page's inline icons.
+# The page runs only its own files: no inline script or style, nothing from another origin.
+# `data:` images are the page's inline icon.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
-        "media-src 'self' blob:",
+        "media-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",
@@ -54,8 +54,8 @@ PAGE_HEADERS = {
 }
 # Revalidated on every load (ETag): a new release shows at once, unchanged files cost a 304.
 _REVALIDATE = CacheControlHeader(no_cache=True)
-_PAGE_FILES = {"index.html": "index.html", "app.js": "app.js", "app.css": "app.css"}
-_MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+# The page's files and their media types: nothing else is ever read from WEB_DIR.
+_PAGE_FILES = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css"}
 
 
 class DevTokenIn(msgspec.Struct, kw_only=True):
@@ -71,18 +71,17 @@ class DevTokenOut(msgspec.Struct, kw_only=True):
 
 def _page_file(name: str, if_none_match: str | None) -> Response[bytes]:
     """One of the page's files, with a strong ETag; 304 with no body when the browser has it."""
-    try:
-        content = (WEB_DIR / _PAGE_FILES[name]).read_bytes()
-    except KeyError:
+    if name not in _PAGE_FILES:
         raise NotFound(
             f"the page has no file {name!r}",
             hint="The page's files are index.html, app.js and app.css.",
-        ) from None
+        )
+    content = (WEB_DIR / name).read_bytes()
     etag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
     headers = {**PAGE_HEADERS, "ETag": etag}
     if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
         return Response(b"", status_code=304, headers=headers)
-    return Response(content, media_type=_MEDIA_TYPES[Path(name).suffix], headers=headers)
+    return Response(content, media_type=_PAGE_FILES[name], headers=headers)
 
 
 class WebController(Controller):

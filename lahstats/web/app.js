@@ -447,7 +447,7 @@ async function startRecording() {
     const mimeType = recordingType();
     const take = {
       session, stream, mimeType, number: 0, stopping: false, current: null, timer: null,
-      sending: Promise.resolve(), failed: null, startedAt: Date.now(), ticker: null,
+      sending: Promise.resolve(), startedAt: Date.now(), ticker: null,
     };
     state.recorder = take;
     recordNextChunk(take);
@@ -456,8 +456,10 @@ async function startRecording() {
     $("record-stop").disabled = false;
     notice("Recording: a chunk is sent every 30 seconds.");
   });
-  // act() re-enables the start button; while recording it must stay off
+  // act() re-enables the start button; while recording it must stay off, and the keyboard moves
+  // on to the button that stops.
   $("record-start").disabled = state.recorder !== null;
+  if (state.recorder) $("record-stop").focus();
 }
 
 // Each chunk is a recorder of its own, stopped after CHUNK_SECONDS: every chunk is then a whole
@@ -490,7 +492,6 @@ async function sendRecorded(take, number, blob, filename) {
     markRow(row, "stored", `Chunk ${number + 1}: stored (${clock(chunk.duration_seconds)})`);
   } catch (error) {
     markRow(row, "error", `Chunk ${number + 1}: refused: ${error.message}`);
-    take.failed = take.failed || error;
     showError(error, `Chunk ${number + 1} of the recording`);
   }
 }
