@@ -80,15 +80,24 @@ class SessionController(Controller):
         recording = await SessionService(db).start(group_id=data.group_id, user_id=caller.user_id)
         return session_out(recording)
 
-    @get(summary="Sessions of your groups, newest first", responses=error_responses())
+    @get(
+        summary="Sessions of your groups (or of one), newest first",
+        responses=error_responses(404),
+    )
     async def list_sessions(
         self,
         db: DbSession,
         caller: Caller,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Annotated[int, QueryParameter(ge=0, le=QUERY_INT_MAX)] = 0,
+        group_id: Annotated[
+            uuid.UUID | None,
+            QueryParameter(description="Only this group's sessions (404 unless you are a member)"),
+        ] = None,
     ) -> SessionsOut:
-        found = await SessionService(db).list(caller.user_id, limit=limit + 1, offset=offset)
+        found = await SessionService(db).list(
+            caller.user_id, group_id=group_id, limit=limit + 1, offset=offset
+        )
         return SessionsOut(
             sessions=[session_out(recording) for recording in found[:limit]],
             limit=limit,

@@ -48,9 +48,19 @@ class SessionService:
         return await self.sessions.create(group_id=group_id, started_by=user_id)
 
     async def list(
-        self, user_id: uuid.UUID, *, limit: int, offset: int
+        self,
+        user_id: uuid.UUID,
+        *,
+        group_id: uuid.UUID | None = None,
+        limit: int,
+        offset: int,
     ) -> Sequence[RecordingSession]:
-        return await self.sessions.list_for_member(user_id, limit=limit, offset=offset)
+        """The user's sessions, newest first; of one group (404 unless a member) when given."""
+        if group_id is not None:
+            await GroupService(self.db).visible(group_id, user_id)
+        return await self.sessions.list_for_member(
+            user_id, group_id=group_id, limit=limit, offset=offset
+        )
 
     async def get(self, session_id: uuid.UUID, user_id: uuid.UUID) -> RecordingSession:
         return await session_for_member(self.db, session_id, user_id)

@@ -317,15 +317,8 @@ async function copyInvite() {
 // ---- sessions list --------------------------------------------------------------------------
 
 async function loadSessions() {
-  const groupId = state.group.id;
-  const found = [];
-  let offset = 0;
-  // Sessions of all your groups come newest first; a few pages cover any try-it group.
-  for (let page = 0; page < 5 && offset !== null; page += 1) {
-    const answer = await api(`/sessions?limit=100&offset=${offset}`);
-    found.push(...answer.sessions.filter((session) => session.group_id === groupId));
-    offset = answer.next_offset;
-  }
+  // The group's 100 newest sessions.
+  const { sessions: found } = await api(`/sessions?group_id=${state.group.id}&limit=100`);
   $("no-sessions").hidden = found.length > 0;
   $("session-list").replaceChildren(
     ...found.map((session) =>

@@ -62,6 +62,36 @@ async def test_sessions_list_newest_first_in_pages(api: Api) -> None:
     assert too_many.status_code == 400
 
 
+async def test_sessions_list_of_one_group(api: Api) -> None:
+    ana, ben = api.user("Ana"), api.user("Ben")
+    kopi, makan = await api.group(ana), await api.group(ana)
+    in_kopi = [(await api.session(ana, kopi))["id"] for _ in range(3)]
+    in_makan = (await api.session(ana, makan))["id"]
+
+    listed = await api.client.get(f"/sessions?group_id={kopi['id']}&limit=2", headers=ana.headers)
+    assert listed.status_code == 200, listed.text
+    assert [s["id"] for s in listed.json()["sessions"]] == in_kopi[::-1][:2]
+    assert listed.json()["next_offset"] == 2
+    rest = await api.client.get(
+        f"/sessions?group_id={kopi['id']}&limit=2&offset=2", headers=ana.headers
+    )
+    assert [s["id"] for s in rest.json()["sessions"]] == [in_kopi[0]]
+    assert rest.json()["next_offset"] is None
+    only = await api.client.get(f"/sessions?group_id={makan['id']}", headers=ana.headers)
+    assert [s["id"] for s in only.json()["sessions"]] == [in_makan]
+    everything = await api.client.get("/sessions", headers=ana.headers)
+    assert len(everything.json()["sessions"]) == 4
+
+    # Another group's id is a 404, as everywhere; a malformed one a 400 that names it.
+    hidden = await api.client.get(f"/sessions?group_id={kopi['id']}", headers=ben.headers)
+    assert hidden.status_code == 404
+    unknown = await api.client.get(f"/sessions?group_id={uuid.uuid4()}", headers=ana.headers)
+    assert unknown.status_code == 404
+    malformed = await api.client.get("/sessions?group_id=kopi", headers=ana.headers)
+    assert malformed.status_code == 400
+    assert "group_id" in malformed.text
+
+
 async def test_ending_without_chunks_is_409_and_queues_nothing(api: Api) -> None:
     ana = api.user("Ana")
     session = await api.session(ana, await api.group(ana))

@@ -49,14 +49,23 @@ class SessionRepository(Repository):
         return result.scalar_one_or_none()
 
     async def list_for_member(
-        self, user_id: uuid.UUID, *, limit: int = 20, offset: int = 0
+        self,
+        user_id: uuid.UUID,
+        *,
+        group_id: uuid.UUID | None = None,
+        limit: int = 20,
+        offset: int = 0,
     ) -> Sequence[RecordingSession]:
-        """Sessions of every group the user belongs to, newest first."""
-        result = await self.session.execute(
+        """Sessions of every group the user belongs to (or of one of them), newest first."""
+        query = (
             select(RecordingSession)
             .join(GroupMember, col(GroupMember.group_id) == col(RecordingSession.group_id))
             .where(col(GroupMember.user_id) == user_id)
-            .order_by(col(RecordingSession.started_at).desc(), col(RecordingSession.id).desc())
+        )
+        if group_id is not None:
+            query = query.where(col(RecordingSession.group_id) == group_id)
+        result = await self.session.execute(
+            query.order_by(col(RecordingSession.started_at).desc(), col(RecordingSession.id).desc())
             .limit(limit)
             .offset(offset)
         )
