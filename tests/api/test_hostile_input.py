@@ -454,14 +454,19 @@ async def test_other_groups_objects_are_404_like_missing_ones_and_stay_unchanged
     theirs = target.session
     speaker = next(iter(theirs.speakers.values()))
     before = await stored(api)
-    seen_before = [
-        (await api.client.get(path, headers=target.ben.headers)).json()
-        for path in (
-            f"/groups/{theirs.group['id']}",
-            f"/sessions/{theirs.id}/speakers",
-            f"/groups/{theirs.group['id']}/words",
-        )
-    ]
+
+    async def bens_view() -> list[Any]:
+        """What the owner sees of the group, its session's speakers and its words."""
+        return [
+            (await api.client.get(path, headers=target.ben.headers)).json()
+            for path in (
+                f"/groups/{theirs.group['id']}",
+                f"/sessions/{theirs.id}/speakers",
+                f"/groups/{theirs.group['id']}/words",
+            )
+        ]
+
+    seen_before = await bens_view()
 
     group, session, word = theirs.group["id"], theirs.id, target.word
     crossings: list[tuple[str, str, dict[str, Any]]] = [
@@ -501,15 +506,7 @@ async def test_other_groups_objects_are_404_like_missing_ones_and_stay_unchanged
         assert body["error"] == control.json()["error"]
         assert _swap(body["message"], to_missing) == control.json()["message"], (method, path)
     assert await stored(api) == before
-    seen_after = [
-        (await api.client.get(path, headers=target.ben.headers)).json()
-        for path in (
-            f"/groups/{theirs.group['id']}",
-            f"/sessions/{theirs.id}/speakers",
-            f"/groups/{theirs.group['id']}/words",
-        )
-    ]
-    for then, now in zip(seen_before, seen_after, strict=True):
+    for then, now in zip(seen_before, await bens_view(), strict=True):
         assert _without_urls(then) == _without_urls(now)
 
 
