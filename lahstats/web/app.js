@@ -23,7 +23,6 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 const state = {
   token: localStorage.getItem(TOKEN_KEY),
   me: null,
-  environment: null,
   groups: [],
   group: null, // GroupDetailOut of the chosen group
   session: null, // SessionOut on show
@@ -72,9 +71,7 @@ class ApiError extends Error {
   constructor(status, body, retryAfter) {
     super(body?.message || `the server answered ${status}`);
     this.status = status;
-    this.error = body?.error || "error";
     this.hint = body?.hint || "";
-    this.details = body?.details;
     this.retryAfter = retryAfter;
   }
 }
@@ -351,15 +348,21 @@ async function sendChunk(sessionId, number, blob, filename) {
     api(`/sessions/${sessionId}/upload`, { method: "POST", form }));
 }
 
-function uploadRow(text) {
-  const row = el("li", { class: "state-sending" }, text);
+// Sends one chunk with a row in the list that says how it went; throws what the API refused.
+async function sendListed(sessionId, number, blob, filename, label) {
+  const row = el("li", { class: "state-sending" }, `${label}: sending…`);
   $("upload-list").append(row);
-  return row;
-}
-
-function markRow(row, kind, text) {
-  row.className = `state-${kind}`;
-  row.textContent = text;
+  try {
+    const chunk = await sendChunk(sessionId, number, blob, filename);
+    const length = chunk.duration_seconds ? `, ${clock(chunk.duration_seconds)}` : "";
+    row.className = "state-stored";
+    row.textContent = `${label}: stored (${chunk.content_type}${length})`;
+    return chunk;
+  } catch (error) {
+    row.className = "state-error";
+    row.textContent = `${label}: refused: ${error.message}`;
+    throw error;
+  }
 }
 
 async function endSession(sessionId) {
@@ -389,14 +392,10 @@ async function uploadFiles(event) {
     notice(`Session started: sending ${files.length} file(s).`);
     let stored = 0;
     for (const [number, file] of files.entries()) {
-      const row = uploadRow(`Chunk ${number + 1}: ${file.name}: sending…`);
       try {
-        const chunk = await sendChunk(session.id, number, file, file.name);
+        await sendListed(session.id, number, file, file.name, `Chunk ${number + 1}: ${file.name}`);
         stored += 1;
-        const length = chunk.duration_seconds ? `, ${clock(chunk.duration_seconds)}` : "";
-        markRow(row, "stored", `Chunk ${number + 1}: ${file.name}: stored (${chunk.content_type}${length})`);
       } catch (error) {
-        markRow(row, "error", `Chunk ${number + 1}: ${file.name}: refused: ${error.message}`);
         state.uploadFailedFor = session.id;
         $("upload-stuck").hidden = stored === 0;
         await loadSessions();
@@ -479,12 +478,9 @@ function recordNextChunk(take) {
 
 async function sendRecorded(take, number, blob, filename) {
   if (blob.size === 0) return;
-  const row = uploadRow(`Chunk ${number + 1}: sending…`);
   try {
-    const chunk = await sendChunk(take.session.id, number, blob, filename);
-    markRow(row, "stored", `Chunk ${number + 1}: stored (${clock(chunk.duration_seconds)})`);
+    await sendListed(take.session.id, number, blob, filename, `Chunk ${number + 1}`);
   } catch (error) {
-    markRow(row, "error", `Chunk ${number + 1}: refused: ${error.message}`);
     showError(error, `Chunk ${number + 1} of the recording`);
   }
 }
@@ -895,13 +891,13 @@ async function start() {
     if (state.recorder || $("upload-start").disabled) event.preventDefault();
   });
 
+  let environment = null;
   try {
-    const health = await fetch("/health").then((response) => response.json());
-    state.environment = health.environment;
+    environment = (await fetch("/health").then((response) => response.json())).environment;
   } catch {
-    state.environment = null;
+    // no server, or not JSON: no development sign-in; pasting a token still works
   }
-  $("dev-sign-in").hidden = !["development", "test"].includes(state.environment);
+  $("dev-sign-in").hidden = !["development", "test"].includes(environment);
   if (state.token) {
     await act(null, "Signing in", signedIn);
     if (!state.me) $("sign-in").hidden = false; // a refused token was dropped; a down server keeps it
