@@ -1,7 +1,7 @@
 """The first stage: uploaded bytes (any common format, rate or channel count) -> 16 kHz mono.
 
 The format is sniffed from the bytes, never taken from a file name. libsndfile reads what it reads
-reliably (wav, flac, ogg, mp3, aiff, caf); ffmpeg reads the rest (m4a/aac, webm) and anything
+reliably (wav, flac, ogg, aiff, caf); ffmpeg reads the rest (m4a/aac, mp3, webm) and anything
 libsndfile refuses. All channels are averaged, so a stereo file with one voice per channel keeps
 both voices. Bad input raises InvalidAudio naming the chunk and the reason; this stage must never
 return noise for bytes that are not audio, nor guess a format from a name.
@@ -46,9 +46,13 @@ from lahstats.pipeline.types import (
 
 log = structlog.get_logger(__name__)
 
-_LIBSNDFILE_FORMATS: frozenset[AudioFormat] = frozenset(
-    {"wav", "flac", "ogg", "mp3", "aiff", "caf"}
-)
+# Not MP3: for an MP3 without a Xing header libsndfile takes the first frames' bitrate for the
+# whole file and stops reading there (9.4 s of a 16.6 s VBR MP3 were decoded).
+_LIBSNDFILE_FORMATS: frozenset[AudioFormat] = frozenset({"wav", "flac", "ogg", "aiff", "caf"})
+# Bare frames, with no length in any header (ADTS AAC; MP3 without a Xing header): FFmpeg guesses
+# one from the first frames' bitrate (a 30 s ADTS chunk that starts quietly came out as 44 s), so
+# their length is where their last frame ends.
+HEADERLESS: frozenset[AudioFormat] = frozenset({"aac", "mp3"})
 _SECONDS_PER_MEGABYTE = 10.0  # ffmpeg timeout: generous for a slow CPU, finite for a looping one
 
 
@@ -66,8 +70,8 @@ def probe(data: bytes, *, label: str = "audio") -> AudioInfo:
     """Check cheaply that ``data`` is audio and say what it holds; raises InvalidAudio if not.
 
     Reads headers only (libsndfile, else ffprobe), so a file whose later frames are corrupt can
-    pass; ``decode_bytes`` reports those. A file whose headers hold no duration (some WebM) is
-    decoded to measure it.
+    pass; ``decode_bytes`` reports those. A headerless stream (``HEADERLESS``) is measured from its
+    frames' times, and a file whose headers hold no duration (some WebM) is decoded to measure it.
     """
     fmt = _sniff_or_reject(data, label)
     if fmt in _LIBSNDFILE_FORMATS:
@@ -89,14 +93,18 @@ def probe(data: bytes, *, label: str = "audio") -> AudioInfo:
             timeout=_timeout(data),
             purpose=f"read {fmt} audio",
         )
-    if run.returncode != 0:
-        raise InvalidAudio(f"{label} could not be decoded: {short_reason(run.stderr, hide=path)}")
-    found = json.loads(run.stdout or b"{}")
-    streams = [s for s in found.get("streams", []) if s.get("codec_type") == "audio"]
-    if not streams:
-        raise InvalidAudio(f"{label} could not be decoded: it has no audio stream")
-    rate, channels = _number(streams[0], "sample_rate"), _number(streams[0], "channels")
-    duration = _number(found.get("format", {}), "duration", float)
+        if run.returncode != 0:
+            reason = short_reason(run.stderr, hide=path)
+            raise InvalidAudio(f"{label} could not be decoded: {reason}")
+        found = json.loads(run.stdout or b"{}")
+        streams = [s for s in found.get("streams", []) if s.get("codec_type") == "audio"]
+        if not streams:
+            raise InvalidAudio(f"{label} could not be decoded: it has no audio stream")
+        rate, channels = _number(streams[0], "sample_rate"), _number(streams[0], "channels")
+        if fmt in HEADERLESS:
+            duration = _last_packet_end(path, data)
+        else:
+            duration = _number(found.get("format", {}), "duration", float)
     if duration <= 0:  # unknown to the headers (WebM straight from MediaRecorder): measure it
         duration = len(decode_bytes(data, label=label)) / SAMPLE_RATE
     return AudioInfo(fmt, duration, int(rate), int(channels))
@@ -223,6 +231,27 @@ def _number(fields: dict[str, Any], name: str, kind: type[float] = int) -> float
         return kind(fields[name])
     except (KeyError, TypeError, ValueError):
         return 0
+
+
+def _last_packet_end(path: str, data: bytes) -> float:
+    """Seconds to the end of the last audio packet, from ffprobe's packet list (no decoding)."""
+    run = run_tool(
+        "ffprobe",
+        [
+            *("-select_streams", "a:0", "-show_entries", "packet=pts_time,duration_time"),
+            *("-of", "csv=p=0", path),
+        ],
+        timeout=_timeout(data),
+        purpose="count audio frames",
+    )
+    end = 0.0
+    for line in run.stdout.decode(errors="replace").splitlines():
+        pts, _, duration = line.partition(",")
+        try:
+            end = max(end, float(pts) + float(duration))
+        except ValueError:  # "N/A" for what a packet does not say
+            continue
+    return end
 
 
 def _decode_with_ffmpeg(data: bytes, fmt: AudioFormat, label: str) -> Samples:

@@ -5,10 +5,11 @@ ffprobe process per chunk costs ~100 ms of start-up (it loads every codec librar
 straight from MediaRecorder, whose header says no duration, is decoded whole to measure it.
 
 ``Prober`` keeps a small pool of warm processes that read the same headers with PyAV (FFmpeg's
-libraries, which faster-whisper already installs): a few ms per chunk, and WebM is measured by
-reading packet times, not by decoding. The bytes are still parsed outside the API's process, with
-a time limit: a file that hangs or crashes a demuxer costs one pool process (replaced), never the
-server. Without PyAV, or when the pool cannot start, it falls back to ``decode.probe``.
+libraries, which faster-whisper already installs): a few ms per chunk, and WebM, ADTS AAC and MP3
+are measured by reading packet times, not by decoding. The bytes are still parsed outside the API's
+process, with a time limit: a file that hangs or crashes a demuxer costs one pool process
+(replaced), never the server. Without PyAV, or when the pool cannot start, it falls back to
+``decode.probe``.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from concurrent.futures.process import BrokenProcessPool
 import structlog
 
 from lahstats.errors import InvalidAudio
-from lahstats.pipeline.decode import AudioInfo, probe
+from lahstats.pipeline.decode import HEADERLESS, AudioInfo, probe
 from lahstats.pipeline.sniff import AudioFormat, sniff
 
 log = structlog.get_logger(__name__)
 
 # libsndfile reads these headers in microseconds, in a thread: no process needed.
-_IN_PROCESS: frozenset[AudioFormat] = frozenset({"wav", "flac", "ogg", "mp3", "aiff", "caf"})
+_IN_PROCESS: frozenset[AudioFormat] = frozenset({"wav", "flac", "ogg", "aiff", "caf"})
 _MAX_FAILURES = 3
 _EXIT_GRACE_SECONDS = 5.0  # a child still importing FFmpeg's libraries takes about 1 s
 
@@ -49,11 +50,13 @@ def probe_with_av(data: bytes, fmt: AudioFormat, label: str) -> AudioInfo:
             rate = int(stream.codec_context.sample_rate or 0)
             channels = int(stream.codec_context.channels or 0)
             duration = 0.0
-            if container.duration is not None and container.duration > 0:
+            if fmt in HEADERLESS:
+                pass  # what FFmpeg says is a guess from the first frames' bitrate: count them
+            elif container.duration is not None and container.duration > 0:
                 duration = container.duration / av.time_base
             elif stream.duration and stream.time_base:
                 duration = float(stream.duration * stream.time_base)
-            if duration <= 0:  # MediaRecorder's WebM: the end of the last packet
+            if duration <= 0:  # headerless, or MediaRecorder's WebM: the end of the last packet
                 end = 0
                 for packet in container.demux(stream):
                     if packet.pts is not None:

@@ -56,3 +56,14 @@ def encoded(
         kind: ffmpeg(two_speakers[0], folder / name, options).read_bytes()
         for kind, (name, options) in ENCODINGS.items()
     }
+
+
+@pytest.fixture(scope="session")
+def vbr_mp3_without_xing(two_speakers: tuple[Path, Any]) -> bytes:
+    """A VBR MP3 with no Xing header: nothing in it says how long it is."""
+    options = ["-c:a", "libmp3lame", "-q:a", "6", "-write_xing", "0", "-f", "mp3", "pipe:1"]
+    return subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(two_speakers[0]), *options],
+        check=True,
+        capture_output=True,
+    ).stdout

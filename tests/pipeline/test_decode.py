@@ -118,6 +118,39 @@ def test_probe_measures_webm_without_a_duration(two_speakers: tuple[Path, Any]) 
     assert probe(streamed).duration == pytest.approx(CLIP_SECONDS, abs=0.05)
 
 
+def ffprobe_guess(path: Path) -> float:
+    """The duration FFmpeg reports from the headers, a bitrate guess for a headerless stream."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return float(out)
+
+
+def test_an_adts_stream_is_as_long_as_its_frames(fixtures_dir: Path) -> None:
+    # 2 s of silence, then 4 s of speech: the first frames' bitrate makes FFmpeg guess 10.4 s.
+    path = fixtures_dir / "quiet_start.aac"
+    assert ffprobe_guess(path) > 9
+    data = path.read_bytes()
+    info = probe(data, label="chunk 0")
+    assert info.format == "aac"
+    assert info.duration == pytest.approx(len(decode_bytes(data)) / SAMPLE_RATE, abs=0.01)
+    assert info.duration == pytest.approx(6.08, abs=0.01)  # 190 frames of 1024 samples
+
+
+def test_a_vbr_mp3_without_a_xing_header_is_read_to_its_end(
+    vbr_mp3_without_xing: bytes, tmp_path: Path
+) -> None:
+    path = tmp_path / "vbr.mp3"
+    path.write_bytes(vbr_mp3_without_xing)
+    assert ffprobe_guess(path) < 14  # 12.9 s, guessed from the first frames' bitrate
+    # libsndfile guessed the same way and stopped decoding there (9.4 s of 16.6 s)
+    assert len(decode_bytes(vbr_mp3_without_xing)) / SAMPLE_RATE == pytest.approx(16.6, abs=0.05)
+    assert probe(vbr_mp3_without_xing).duration == pytest.approx(16.6, abs=0.05)
+
+
 @pytest.mark.parametrize("container", ["wav", "webm"])
 def test_stereo_is_mixed_down_keeping_both_channels(tmp_path: Path, container: str) -> None:
     # One voice per channel (a phone with two mics): taking the first channel loses the other.

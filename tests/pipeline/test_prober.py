@@ -16,7 +16,7 @@ from lahstats.pipeline import prober as prober_module
 from lahstats.pipeline.decode import probe
 from lahstats.pipeline.prober import Prober, probe_with_av
 
-KINDS = ["m4a", "aac", "webm"]  # what ffprobe read before: libsndfile reads the others
+KINDS = ["m4a", "aac", "mp3", "webm"]  # what ffprobe read before: libsndfile reads the others
 
 
 @pytest.fixture
@@ -53,6 +53,25 @@ async def test_webm_without_a_duration_is_measured_from_its_packets(
 ) -> None:
     found = await prober.probe(streamed_webm, label="chunk 0")
     assert found.duration == pytest.approx(16.49, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("name", "seconds"),
+    [("quiet_start.aac", 6.08), ("phone.3gp", 4.0), ("phone.opus", 4.0), ("phone.caf", 4.0)],
+)
+async def test_phone_formats_are_as_long_as_their_frames(
+    prober: Prober, fixtures_dir: Path, name: str, seconds: float
+) -> None:
+    # quiet_start.aac: ADTS whose first frames are silence, which FFmpeg's guess makes 10.4 s
+    found = await prober.probe((fixtures_dir / name).read_bytes(), label="chunk 0")
+    assert found.duration == pytest.approx(seconds, abs=0.01)
+
+
+async def test_a_vbr_mp3_without_a_xing_header_is_measured_from_its_frames(
+    prober: Prober, vbr_mp3_without_xing: bytes
+) -> None:
+    found = await prober.probe(vbr_mp3_without_xing, label="chunk 0")
+    assert found.duration == pytest.approx(16.6, abs=0.05)
 
 
 @pytest.mark.parametrize(
