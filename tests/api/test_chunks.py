@@ -9,9 +9,21 @@ from typing import Any
 
 import pytest
 
+from lahstats.pipeline.decode import decode_bytes
+from lahstats.pipeline.types import SAMPLE_RATE
 from lahstats.settings import Settings
 from tests.api.audio import header_only_wav, tone
 from tests.api.conftest import Api, ApiFactory, User
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
+# What phones record, labelled as their apps label it: (file, content type sent, type stored)
+PHONE_FORMATS = {
+    "ogg-opus": ("phone.opus", "audio/ogg", "audio/ogg"),
+    "flac": ("two_speakers.flac", "audio/flac", "audio/flac"),
+    "3gp": ("phone.3gp", "audio/3gpp", "audio/mp4"),
+    "caf": ("phone.caf", "audio/x-caf", "audio/x-caf"),
+    "adts-aac": ("quiet_start.aac", "audio/aac", "audio/aac"),
+}
 
 
 async def put_chunk(
@@ -90,6 +102,28 @@ async def test_the_format_is_sniffed_not_taken_from_the_name(api: Api) -> None:
     assert response.status_code == 201, response.text
     assert [p.suffix for p in stored_blobs(api, sid)] == [".flac"]
     assert response.json()["content_type"] == "audio/flac"  # what the bytes are, not the claim
+
+
+@pytest.mark.parametrize(
+    ("name", "sent_as", "stored_as"), PHONE_FORMATS.values(), ids=list(PHONE_FORMATS)
+)
+async def test_every_phone_format_is_stored_with_the_length_it_decodes_to(
+    api: Api, name: str, sent_as: str, stored_as: str
+) -> None:
+    data = (FIXTURES / name).read_bytes()
+    seconds = len(decode_bytes(data)) / SAMPLE_RATE
+    ana, sid = await recording(api)
+    for response in (
+        await upload(api, ana, sid, 0, data, name=name, kind=sent_as),
+        await put_chunk(api, ana, sid, 1, data, sent_as),
+    ):
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["content_type"] == stored_as
+        # Within one AAC frame (64 ms: MP4's edit list trims the encoder's priming, decoding
+        # keeps it), never a guess from the bitrate (10.4 s for quiet_start.aac)
+        assert body["duration_seconds"] == pytest.approx(seconds, abs=0.07)
+    assert len(stored_blobs(api, sid)) == 2
 
 
 @pytest.mark.parametrize(
