@@ -137,6 +137,10 @@ class Settings(BaseSettings):
 
     # Uploads
     max_chunk_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    # What one upload may cost to process, on its decoded length: one chunk (2 h, so the page's
+    # upload of a whole recording as one file fits) and a session's chunks together (6 h).
+    max_chunk_seconds: float = Field(default=7200, gt=0)
+    max_session_seconds: float = Field(default=21600, gt=0)
     # Per-user rate limits (ratelimit.py), COUNT/UNIT (second, minute, hour, day) or "off", with
     # up to _burst requests at once; over a limit: 429 with Retry-After. Shared through Redis
     # when it is set. A phone sends a 30 s chunk every 30 s; a page may send a dozen at once.

@@ -59,8 +59,14 @@ def _stored(description: str) -> ResponseSpec:
 
 
 def uploads(db: AsyncSession, runtime: Runtime) -> ChunkUploads:
+    settings = runtime.settings
     return ChunkUploads(
-        db, runtime.blobs, max_bytes=runtime.settings.max_chunk_bytes, prober=runtime.prober
+        db,
+        runtime.blobs,
+        max_bytes=settings.max_chunk_bytes,
+        max_seconds=settings.max_chunk_seconds,
+        max_session_seconds=settings.max_session_seconds,
+        prober=runtime.prober,
     )
 
 

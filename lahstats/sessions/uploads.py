@@ -8,6 +8,9 @@ Rules, in the order they are checked:
   other bytes for a stored number are a ``Conflict``: a chunk is never replaced;
 - the bytes must really be audio with at least one sample (``InvalidAudio``): probed from the
   headers, never trusted from the file name or content type;
+- its decoded length must be within the cap for one chunk, and with the session's stored chunks
+  within the cap for one session (``PayloadTooLarge``): what a chunk costs to process is its
+  length, which a low bitrate makes far longer than its bytes suggest;
 - storage that cannot take the bytes is ``Unavailable`` (503): nothing is recorded, and sending
   the same chunk again once storage is back stores it.
 
@@ -85,12 +88,16 @@ class ChunkUploads:
         blobs: BlobStore,
         *,
         max_bytes: int,
+        max_seconds: float,
+        max_session_seconds: float,
         prober: Prober,
     ) -> None:
         self.db = db
         self.prober = prober
         self.blobs = blobs
         self.max_bytes = max_bytes
+        self.max_seconds = max_seconds
+        self.max_session_seconds = max_session_seconds
         self.chunks = ChunkRepository(db)
 
     async def store(
@@ -133,6 +140,7 @@ class ChunkUploads:
                 f"{label} holds no audio: its {info.format} header is valid but it has 0 samples",
                 hint="Check that the recorder wrote audio before the chunk was sent.",
             )
+        await self._check_length(session_id, label, info.duration)
         key = chunk_key(session_id, number, sha256, info.format)
         kind = _TYPE_OF_FORMAT.get(info.format, "application/octet-stream")
         try:
@@ -164,6 +172,24 @@ class ChunkUploads:
             return self._repeat(winner, sha256, label)
         return StoredChunk(chunk, created=True)
 
+    async def _check_length(self, session_id: uuid.UUID, label: str, seconds: float) -> None:
+        # Two uploads at once may both pass the session's check: it may go over by one chunk.
+        if seconds > self.max_seconds:
+            raise PayloadTooLarge(
+                f"{label} is {_length(seconds)} long, over the {_length(self.max_seconds)} "
+                "limit for one chunk",
+                hint="Split the recording into shorter chunks (30 s each) and send them under "
+                "consecutive chunk numbers.",
+            )
+        stored = await self.chunks.total_seconds(session_id)
+        if stored + seconds > self.max_session_seconds:
+            raise PayloadTooLarge(
+                f"{label} is {_length(seconds)} long, which would bring the session to "
+                f"{_length(stored + seconds)}, over the {_length(self.max_session_seconds)} "
+                "limit for one session",
+                hint="End this session and record the rest in a new one.",
+            )
+
     @staticmethod
     def _repeat(stored: AudioChunk, sha256: str, label: str) -> StoredChunk:
         if stored.sha256 == sha256:
@@ -172,3 +198,11 @@ class ChunkUploads:
             f"{label} is already stored with different audio",
             hint="A chunk is never replaced: send each new piece under the next chunk number.",
         )
+
+
+def _length(seconds: float) -> str:
+    """``7300.5`` -> ``"7,300.5 s (2:01:40)"``: seconds, and past a minute as a clock reads it."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    return f"{seconds:,.1f} s ({whole // 3600}:{whole % 3600 // 60:02}:{whole % 60:02})"

@@ -4,6 +4,7 @@ and nothing half-stored."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from lahstats.pipeline.decode import decode_bytes
 from lahstats.pipeline.types import SAMPLE_RATE
 from lahstats.settings import Settings
+from lahstats.storage.repositories import ChunkRepository
 from tests.api.audio import header_only_wav, tone
 from tests.api.conftest import Api, ApiFactory, User
 
@@ -56,6 +58,11 @@ async def upload(
 def stored_blobs(api: Api, sid: str) -> list[Path]:
     root = Path(api.settings.resolved_storage_dir) / "sessions" / sid
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+async def stored_chunks(api: Api, sid: str) -> list[int]:
+    async with api.runtime.database.session() as db:
+        return [c.chunk_number for c in await ChunkRepository(db).list_for_session(uuid.UUID(sid))]
 
 
 async def recording(api: Api) -> tuple[User, str]:
@@ -162,6 +169,50 @@ async def test_a_chunk_over_the_size_cap_is_413(settings: Settings, api_for: Api
         assert (await upload(api, ana, sid, 0, big)).status_code == 413
         assert (await put_chunk(api, ana, sid, 0, tone(0.25))).status_code == 201
         assert [p.stat().st_size for p in stored_blobs(api, sid)] == [len(tone(0.25))]
+
+
+async def test_a_chunk_longer_than_the_chunk_limit_is_413_and_nothing_is_stored(
+    settings: Settings, api_for: ApiFactory
+) -> None:
+    async with api_for(settings.model_copy(update={"max_chunk_seconds": 2})) as api:
+        ana, sid = await recording(api)
+        long = tone(2.5)
+        for response in (
+            await put_chunk(api, ana, sid, 0, long),
+            await upload(api, ana, sid, 0, long),
+        ):
+            assert response.status_code == 413, response.text
+            body = response.json()
+            assert "chunk 0" in body["message"]
+            assert "is 2.5 s long" in body["message"]
+            assert "2.0 s limit for one chunk" in body["message"]
+            assert "shorter chunks" in body["hint"]
+        assert stored_blobs(api, sid) == []
+        assert await stored_chunks(api, sid) == []
+        assert (await put_chunk(api, ana, sid, 0, tone(2.0))).status_code == 201  # at the limit
+
+
+async def test_a_chunk_past_the_session_limit_is_413_and_nothing_is_stored(
+    settings: Settings, api_for: ApiFactory
+) -> None:
+    async with api_for(settings.model_copy(update={"max_session_seconds": 3})) as api:
+        ana, sid = await recording(api)
+        assert (await put_chunk(api, ana, sid, 0, tone(2.0))).status_code == 201
+        over = tone(1.5)
+        for response in (
+            await put_chunk(api, ana, sid, 1, over),
+            await upload(api, ana, sid, 1, over),
+        ):
+            assert response.status_code == 413, response.text
+            body = response.json()
+            assert "is 1.5 s long" in body["message"]
+            assert "bring the session to 3.5 s" in body["message"]
+            assert "3.0 s limit for one session" in body["message"]
+            assert "new one" in body["hint"]
+        assert len(stored_blobs(api, sid)) == 1
+        assert await stored_chunks(api, sid) == [0]
+        assert (await put_chunk(api, ana, sid, 1, tone(1.0))).status_code == 201  # at the limit
+        assert await stored_chunks(api, sid) == [0, 1]
 
 
 async def test_a_missing_chunk_number_is_a_validation_error(api: Api) -> None:

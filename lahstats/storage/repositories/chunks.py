@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 
 from lahstats.storage.models import AudioChunk
@@ -55,3 +55,12 @@ class ChunkRepository(Repository):
             .order_by(col(AudioChunk.chunk_number))
         )
         return result.scalars().all()
+
+    async def total_seconds(self, session_id: uuid.UUID) -> float:
+        """The decoded length of the session's stored chunks together."""
+        result = await self.session.execute(
+            select(func.sum(col(AudioChunk.duration_seconds))).where(
+                col(AudioChunk.session_id) == session_id
+            )
+        )
+        return float(result.scalar_one() or 0.0)  # NULL: no chunk yet
