@@ -2,8 +2,9 @@
 
 Each duration runs in a fresh process (so peak RSS is that run's own) on the first N minutes of a
 long recording (default ``../shared/data/dev/adversarial/long_30min.mp3``, cut with ffmpeg without
-re-encoding). Prints model load time, seconds per stage, RTF and peak RSS, and how the cost per
-audio minute grows with duration (1.0 = linear).
+re-encoding, and played again from the start for durations past its end: ``--minutes 120``).
+Prints model load time, seconds per stage, RTF and peak RSS, and how the cost per audio minute
+grows with duration (1.0 = linear).
 
     python -m benchmarks.pipeline [--minutes 2 10 30] [--source FILE]
 """
@@ -42,7 +43,7 @@ def run_one(source: Path, minutes: float) -> dict[str, Any]:
         cut = Path(tmp) / f"first_{minutes:g}min{source.suffix}"
         subprocess.run(
             [
-                *("ffmpeg", "-nostdin", "-v", "error", "-i", str(source)),
+                *("ffmpeg", "-nostdin", "-v", "error", "-stream_loop", "-1", "-i", str(source)),
                 *("-t", str(minutes * 60), "-c", "copy", str(cut)),
             ],
             check=True,
