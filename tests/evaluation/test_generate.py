@@ -1,0 +1,100 @@
+"""The generated evaluation set: exact ground truth, sentences disjoint from the dev set."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lahstats.evaluation import generate
+from lahstats.evaluation.dataset import load_dataset, reference_turns
+from lahstats.evaluation.evidence import align
+from lahstats.pipeline.count import tokens
+
+DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev"
+
+
+def composed(seed: int, n: int = 400) -> list[generate.Line]:
+    composer = generate._Composer(random.Random(seed))
+    makers = (composer.line, composer.backchannel, composer.near_miss, composer.plain)
+    return [makers[index % len(makers)]() for index in range(n)]
+
+
+def test_counts_follow_the_counting_rule() -> None:
+    assert generate.counts("Can't lah, Sean. Walao, can or not? Ah.") == {
+        "walao": 1,
+        "lah": 1,
+        "can": 1,
+        "ah": 1,
+    }
+
+
+def test_the_synthesiser_is_given_respellings_and_the_truth_keeps_the_canonical_words() -> None:
+    for line in composed(seed=5):
+        said = tokens(line.spoken)
+        for word in generate.counts(line.text):
+            if len(generate.SPOKEN[word]) == 1:
+                continue
+            # every multi-syllable target is respelt, so an English voice says it, not spells it
+            if word not in generate.PARTICLES and word != "can":
+                assert word not in said, (line.text, line.spoken)
+    assert any(generate.counts(line.text) for line in composed(seed=5))
+
+
+def test_near_misses_and_plain_lines_hold_no_target() -> None:
+    for text in (*generate.NEAR_MISSES, *(f"{clause}." for clause in generate.CLAUSES)):
+        assert generate.counts(text) == {}, text
+
+
+@pytest.mark.skipif(not (DEV / "index.json").is_file(), reason=f"dev set not found at {DEV}")
+def test_no_dev_sentence_is_reused() -> None:
+    dev_lines = set()
+    for transcript in DEV.glob("synthetic/**/*.transcript.json"):
+        for segment in json.loads(transcript.read_text())["segments"]:
+            if len(said := tokens(segment["text"])) >= 4:  # not "okay lor", "can, can"
+                dev_lines.add(" ".join(said))
+    ours = {" ".join(tokens(text)) for text in (*generate.NEAR_MISSES, *generate.CLAUSES)}
+    ours |= {" ".join(tokens(line.text)) for line in composed(seed=1)}
+    ours = {line for line in ours if len(line.split()) >= 4}
+    assert not {line for line in ours if any(line in dev or dev in line for dev in dev_lines)}
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="apt-get install espeak-ng")
+def test_a_generated_set_loads_and_its_references_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # espeak only: the fastest engine, enough to check the files
+    espeak = tuple(v for v in generate.voice_pool() if v.engine == "espeak")
+    monkeypatch.setattr(generate, "voice_pool", lambda: espeak)
+    generate.generate(tmp_path, recordings=2, seed=3, lines=4)
+    recordings = load_dataset(tmp_path)
+    assert [r.id for r in recordings] == ["gen03_conv01", "gen03_conv02"]
+    for recording in recordings:
+        assert recording.exact
+        assert recording.groundtruth is not None
+        segments = json.loads(recording.transcript.read_text())["segments"]  # type: ignore[union-attr]
+        turns = reference_turns(recording)
+        assert len(turns) == len(segments) == 4
+        for speaker, counts in recording.groundtruth.items():
+            said = [
+                token
+                for segment in segments
+                if segment["speaker"] == speaker
+                for token in tokens(segment["text"])
+            ]
+            assert counts == {word: said.count(word) for word in generate.TARGETS}
+    entries = json.loads((tmp_path / "index.json").read_text())["entries"]
+    used = [voice for entry in entries for voice in entry["voices"]]
+    assert used
+    assert not [v for v in used for dev in generate.DEV_VOICES if f"{v}-".startswith(f"{dev}-")]
+
+
+def test_alignment_gives_each_reference_word_what_was_written_for_it() -> None:
+    reference = ["wah", "so", "shiok", "lah"]
+    hypothesis = ["wah", "so", "she", "oak", "la"]
+    spans = {reference[r]: hypothesis[lo:hi] for r, lo, hi in align(reference, hypothesis)}
+    assert spans == {"wah": ["wah"], "so": ["so"], "shiok": ["she", "oak"], "lah": ["la"]}
+    assert align(["walao", "eh"], []) == [(0, 0, 0), (1, 0, 0)]
