@@ -39,13 +39,19 @@ async def provide_caller(request: Request[Any, Any, Any], db: DbSession) -> Iden
         raise Unauthorized("this route needs a signed-in user")
     profiles = ProfileRepository(db)
     try:
-        async with db.begin_nested():
-            await profiles.ensure(
-                identity.user_id, email=identity.email, display_name=identity.name
-            )
-    except IntegrityError:
-        # Two first requests of one user raced to create the profile: the other one did.
-        await profiles.ensure(identity.user_id)
+        try:
+            async with db.begin_nested():
+                await profiles.ensure(
+                    identity.user_id, email=identity.email, display_name=identity.name
+                )
+        except IntegrityError:
+            # Two first requests of one user raced to create the profile: the other one did.
+            await profiles.ensure(identity.user_id)
+    except BaseException:
+        # Litestar closes generator dependencies only once every dependency of a request is
+        # resolved: raised from here, ``db`` would keep its connection until garbage collected.
+        await db.close()
+        raise
     return identity
 
 
