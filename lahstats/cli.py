@@ -33,13 +33,21 @@ def main() -> None:
 @click.option("--host", default=None, help="Bind address (default LAHSTATS_HOST, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default LAHSTATS_PORT, 8000).")
 def serve(host: str | None, port: int | None) -> None:
-    """Serve the HTTP API (and, with Redis or without, the job workers)."""
+    """Serve the HTTP API (and, with Redis or without, the job workers).
+
+    In the embedded default (SQLite, development) the schema is brought to head first, as a local
+    tool should. Elsewhere migrating is a deployment step (``lahstats db upgrade``), and
+    ``/health`` answers 503 naming the revisions until it is done.
+    """
     import uvicorn
 
     from lahstats.api.app import create_app
+    from lahstats.storage.migrations import upgrade
 
     settings = get_settings()
     try:
+        if settings.database_backend == "sqlite" and settings.is_development:
+            upgrade(settings.resolved_database_url)
         app = create_app(settings, serving=True)
     except LahstatsError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -9,11 +9,10 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from lahstats.errors import LahstatsError
-from lahstats.health import check_database, check_queue, check_storage
+from lahstats.health import check_database, check_migrations, check_queue, check_storage
 from lahstats.pipeline.backends import inspect_models, resolve_device
 from lahstats.runtime import Runtime
 from lahstats.settings import Settings
-from lahstats.storage.migrations import current_revision, head_revision
 
 Verdict = Literal["ok", "warn", "FAIL"]
 
@@ -89,28 +88,13 @@ async def _service_findings(settings: Settings) -> list[Finding]:
                 Finding(label, "ok" if part.ok else "FAIL", part.detail, part.fix or "")
             )
         if findings[0].status == "ok":
-            findings.append(await _migrations(runtime))
+            part = await check_migrations(runtime)
+            findings.append(
+                Finding("migrations", "ok" if part.ok else "FAIL", part.detail, part.fix or "")
+            )
     finally:
         await runtime.stop()
     return findings
-
-
-async def _migrations(runtime: Runtime) -> Finding:
-    head = head_revision()
-    try:
-        current = await current_revision(runtime.database.engine)
-    except Exception as exc:
-        return Finding(
-            "migrations", "FAIL", f"cannot read: {type(exc).__name__}", "lahstats db upgrade"
-        )
-    if current == head:
-        return Finding("migrations", "ok", f"at head {head}")
-    return Finding(
-        "migrations",
-        "FAIL",
-        f"database at {current or 'empty'}, code at {head}",
-        "lahstats db upgrade",
-    )
 
 
 def diagnose(settings: Settings) -> list[Finding]:

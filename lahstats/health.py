@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from lahstats import __version__
-from lahstats.errors import LahstatsError
+from lahstats.errors import LahstatsError, Unavailable
 from lahstats.runtime import Runtime
+from lahstats.storage.migrations import current_revision, head_revision
 
 CHECK_TIMEOUT_SECONDS = 3.0
 
@@ -67,6 +68,24 @@ async def check_database(runtime: Runtime) -> PartHealth:
     )
 
 
+async def check_migrations(runtime: Runtime) -> PartHealth:
+    """Whether the database's schema is the one this code needs (asked of a reachable one)."""
+    upgrade = "lahstats db upgrade"  # with this server's settings
+
+    async def probe() -> str:
+        head = head_revision()
+        current = await current_revision(runtime.database.engine)
+        if current != head:
+            raise Unavailable(
+                f"database at revision {current or 'none (no tables)'}, the code needs {head}: "
+                "run `lahstats db upgrade`",
+                hint=upgrade,
+            )
+        return f"at head {head}"
+
+    return await _bounded("migrations", runtime.database.backend, probe, upgrade)
+
+
 async def check_queue(runtime: Runtime) -> PartHealth:
     name = "redis" if runtime.queue.backend == "arq" else "queue"
     return await _bounded(
@@ -115,9 +134,12 @@ async def check_health(runtime: Runtime) -> HealthReport:
     parts = list(
         await asyncio.gather(check_database(runtime), check_queue(runtime), check_storage(runtime))
     )
+    if parts[0].ok:  # an unreachable database has no revision to read
+        parts.insert(1, await check_migrations(runtime))
     parts.append(check_models(runtime))
     status: Status = "ok"
     if any(not part.ok for part in parts):
-        database_down = not parts[0].ok
-        status = "down" if database_down else "degraded"
+        # Without the database, or without its tables, no request that reads or writes works.
+        unusable = any(not p.ok for p in parts if p.name in ("database", "migrations"))
+        status = "down" if unusable else "degraded"
     return HealthReport(status, __version__, runtime.settings.env.value, parts)

@@ -97,6 +97,34 @@ async def postgres_url() -> AsyncIterator[str]:
         await admin.close()
 
 
+@pytest.fixture
+async def empty_postgres_url() -> AsyncIterator[str]:
+    """A PostgreSQL database of this test's own with no tables, dropped afterwards."""
+    name = f"lahstats_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        unavailable("PostgreSQL", f"{type(exc).__name__}: {exc}")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield f"postgresql+asyncpg://{urlparse(POSTGRES_ADMIN_URL).netloc}/{name}"
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database with no tables on each backend the service supports."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    return str(request.getfixturevalue("empty_postgres_url"))
+
+
 @pytest.fixture(scope="session")
 async def migrated_postgres_url(postgres_url: str) -> str:
     await asyncio.to_thread(upgrade, postgres_url)

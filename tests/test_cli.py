@@ -14,8 +14,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from lahstats.auth.tokens import create_token
 from lahstats.cli import main
-from lahstats.settings import get_settings
+from lahstats.settings import Settings, get_settings
 from tests.conftest import free_port
 
 
@@ -101,16 +102,10 @@ def test_worker_without_redis_explains_itself() -> None:
     assert "LAHSTATS_REDIS_URL is not set" in output
 
 
-def test_serve_answers_health_over_http(tmp_path: Path) -> None:
-    """What `make dev` does: migrate, then serve; /health answers 200 on SQLite."""
+def test_serve_in_a_fresh_directory_migrates_sqlite_and_answers_over_http(tmp_path: Path) -> None:
+    """`lahstats serve` where nothing was set up: the embedded database is brought to head by
+    serve itself, /health answers 200 and the first write works."""
     env = {**os.environ, "LAHSTATS_DATA_DIR": str(tmp_path / "var"), "LAHSTATS_LOG_JSON": "true"}
-    subprocess.run(
-        [sys.executable, "-m", "lahstats", "db", "upgrade"],
-        env=env,
-        check=True,
-        capture_output=True,
-        cwd=tmp_path,
-    )
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "lahstats", "serve", "--port", str(port)],
@@ -131,6 +126,15 @@ def test_serve_answers_health_over_http(tmp_path: Path) -> None:
         assert response is not None, "server did not start"
         assert response.status_code == 200, response.text
         assert response.json()["status"] == "ok"
+        assert response.json()["checks"]["migrations"]["ok"] is True
+        token = create_token(Settings(data_dir=tmp_path / "var"), email="ana@example.com")
+        group = httpx.post(
+            f"http://127.0.0.1:{port}/groups",
+            json={"name": "Kopi gang"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert group.status_code == 201, group.text
     finally:
         server.terminate()
         output = server.communicate(timeout=20)[0].decode()

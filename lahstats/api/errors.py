@@ -20,7 +20,7 @@ from litestar.types import ExceptionHandlersMap
 
 from lahstats import errors
 from lahstats.api.schemas import ErrorOut
-from lahstats.storage.database import is_unreachable
+from lahstats.storage.database import is_missing_schema, is_unreachable
 
 log = structlog.get_logger(__name__)
 
@@ -163,6 +163,20 @@ def _too_large(request: Request[Any, Any, Any]) -> tuple[str, str]:
 def unexpected_error_handler(
     request: Request[Any, Any, Any], exc: Exception
 ) -> Response[dict[str, Any]]:
+    if is_missing_schema(exc):
+        # Reachable, but without the tables this code needs: not an outage, and no retry helps.
+        log.error("request failed: database schema behind the code", error=type(exc).__name__)
+        return Response(
+            _body(
+                503,
+                "unavailable",
+                "the database has not been migrated to this version of the server: a table or "
+                "column it needs is missing",
+                "The server's operator must run `lahstats db upgrade`; GET /health shows the "
+                "database's revision and the one needed.",
+            ),
+            status_code=503,
+        )
     if is_unreachable(exc):
         # The driver's own errors: a database down or restarting is an outage, not a bug.
         log.error("request failed: database unreachable", error=type(exc).__name__)

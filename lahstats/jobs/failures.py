@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from lahstats.errors import ConfigurationError, InvalidInput, LahstatsError, Unavailable
-from lahstats.storage.database import is_unreachable
+from lahstats.storage.database import is_missing_schema, is_unreachable
 
 KEPT = "The uploaded chunks are kept."
 RETRY_LATER = "The uploaded chunks are kept: end the session again later to retry."
@@ -43,6 +43,11 @@ def failure_message(exc: BaseException, *, stage: str) -> str:
         )
     if isinstance(exc, LahstatsError):
         return f"processing failed during {stage}: {_sentence(exc.message)} {RETRY_LATER}"
+    if is_missing_schema(exc):
+        return (
+            "the server cannot process recordings right now: its database has not been migrated "
+            f"to this version (run `lahstats db upgrade`). {RETRY_LATER}"
+        )
     return (
         f"internal error during {stage} ({type(exc).__name__}); the uploaded chunks are kept: "
         "end the session again to retry, and report it with the session id if it fails again."

@@ -6,6 +6,7 @@ when it raises. Only repositories issue queries through it.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -73,15 +74,33 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
 )
 
 
+# A table or column the code expects and the database lacks: PostgreSQL's SQLSTATEs, and SQLite's
+# messages (it raises them as OperationalError, the class it also uses for a file it cannot open).
+_UNDEFINED_OBJECT_STATES = frozenset({"42P01", "42703"})  # undefined_table, undefined_column
+_SQLITE_UNDEFINED_OBJECT = ("no such table", "no such column", "has no column named")
+
+
+def is_missing_schema(exc: BaseException) -> bool:
+    """True when ``exc`` says the database lacks a table or column: its schema is behind."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in _UNDEFINED_OBJECT_STATES:
+        return True
+    return isinstance(exc.orig, sqlite3.Error) and str(exc.orig).startswith(
+        _SQLITE_UNDEFINED_OBJECT
+    )
+
+
 def is_unreachable(exc: BaseException) -> bool:
     """True when ``exc`` means the database server is down, restarting or dropped the connection.
 
     asyncpg raises connection failures unwrapped (refused, "the database system is starting up"),
-    SQLAlchemy wraps those of a connection in use: both count.
+    SQLAlchemy wraps those of a connection in use: both count. A missing table is no outage,
+    though SQLite calls it an OperationalError too (``is_missing_schema``).
     """
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, _UNREACHABLE)
+    return isinstance(exc, _UNREACHABLE) and not is_missing_schema(exc)
 
 
 class Database:
