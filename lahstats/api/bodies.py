@@ -107,9 +107,12 @@ async def check_request(
     if not body.strip():
         raise ClientException("this route takes a JSON body, and the request has none")
     try:
-        decoded = msgspec.json.decode(body)
+        # checked here, not left to msgspec: 0.23 reports bad UTF-8 as a plain DecodeError
+        body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ClientException(f"the JSON body is not UTF-8 ({exc.reason})") from None
+    try:
+        decoded = msgspec.json.decode(body)
     except RecursionError:
         raise ClientException("the JSON body is nested too deeply") from None
     except msgspec.DecodeError:
