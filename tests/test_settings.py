@@ -18,7 +18,7 @@ def test_defaults_are_the_embedded_mode() -> None:
     assert settings.resolved_storage_dir == Path("var/storage")
     assert settings.redis_url is None
     assert settings.storage_backend == "local"
-    assert (settings.diarizer, settings.transcriber) == ("embedded", "whisper-tiny")
+    assert (settings.diarizer, settings.transcriber) == ("embedded", "whisper-base")
     assert settings.problems() == []
 
 

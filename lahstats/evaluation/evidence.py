@@ -159,10 +159,13 @@ def analyse(directory: Path, cache: Path | None) -> dict[str, Any]:
         lines = json.loads(recording.transcript.read_text(encoding="utf-8"))["segments"]
         corrected = correct(heard, _lexicon())
         claimed: set[int] = set()
+        claimed_fixed: set[int] = set()
         for line in sorted(lines, key=lambda line: line["start"]):
             picked, raw = heard_for(heard, line["start"], line["end"], claimed)
             claimed.update(picked)
-            fixed = [token for index in picked for token in tokens(corrected[index].text)]
+            # correction merges and splits words, so its words are picked by time too
+            picked, fixed = heard_for(corrected, line["start"], line["end"], claimed_fixed)
+            claimed_fixed.update(picked)
             reference = tokens(line["text"])
             raw_spans = align(reference, raw)
             fixed_spans = align(reference, fixed)

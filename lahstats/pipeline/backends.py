@@ -228,6 +228,20 @@ def _diarizer(settings: Settings) -> ModelStatus:
 
 def _transcriber(settings: Settings) -> ModelStatus:
     match settings.transcriber:
+        case "whisper-base":
+            from lahstats.pipeline.recognisers.whisper import BASE_PARTS
+
+            parts = [
+                _embedded(
+                    "transcriber",
+                    "whisper-base",
+                    distribution,
+                    distribution.replace("-", "_"),
+                    f"data/model.bin.part{number}",
+                )
+                for number, distribution in enumerate(BASE_PARTS, start=1)
+            ]
+            return next((part for part in parts if not part.usable), parts[0])
         case "whisper-tiny":
             return _embedded(
                 "transcriber",

@@ -125,7 +125,13 @@ def load_transcriber(settings: Settings, lexicon: Lexicon) -> Transcriber:
     """The recogniser the settings name, loaded once; raises ``ModelUnavailable`` if absent."""
     from lahstats.pipeline.backends import resolve_device
     from lahstats.pipeline.hub import local_model
-    from lahstats.pipeline.recognisers.whisper import WhisperRecogniser, bundled_tiny_en
+    from lahstats.pipeline.recognisers.whisper import (
+        BASE_BEAM_SIZE,
+        TINY_EXAMPLE,
+        WhisperRecogniser,
+        bundled_base,
+        bundled_tiny_en,
+    )
 
     device = resolve_device(settings.device)
     match settings.transcriber:
@@ -136,6 +142,16 @@ def load_transcriber(settings: Settings, lexicon: Lexicon) -> Transcriber:
                 device=device,
                 name="whisper-tiny",
                 hotwords=settings.transcriber_hotwords,
+                example=TINY_EXAMPLE,
+            )
+        case "whisper-base":
+            return WhisperRecogniser(
+                bundled_base(settings.model_cache_dir),
+                lexicon,
+                device=device,
+                name="whisper-base",
+                hotwords=settings.transcriber_hotwords,
+                beam_size=BASE_BEAM_SIZE,
             )
         case "faster-whisper":
             if not settings.transcriber_model:

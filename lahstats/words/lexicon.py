@@ -100,6 +100,11 @@ def _builtin() -> tuple[tuple[LexiconEntry, ...], str]:
     return tuple(_entry(table) for table in data["word"]), str(data.get("example", ""))
 
 
+def builtin_example() -> str:
+    """The lexicon file's own example sentence, before any custom word is appended."""
+    return _builtin()[1].strip()
+
+
 def load_lexicon(extra: Iterable[LexiconEntry] = ()) -> Lexicon:
     """The built-in targets plus ``extra``; a custom word that is already tracked is refused."""
     builtin, example = _builtin()

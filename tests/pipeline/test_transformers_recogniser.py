@@ -239,7 +239,7 @@ def test_auto_dtype_is_full_precision_on_the_cpu() -> None:
 def test_an_unset_model_says_what_to_set() -> None:
     with pytest.raises(ModelUnavailable, match="LAHSTATS_TRANSCRIBER_MODEL") as error:
         load_transcriber(Settings(transcriber="transformers"), LEXICON)
-    assert "whisper-tiny" in error.value.hint
+    assert "whisper-base" in error.value.hint
 
 
 def test_a_missing_directory_fails_without_the_network(

