@@ -43,6 +43,12 @@ ENGLISH_SOUNDS_LIKE = 0.15
 # The same for a one-syllable particle at a clause end: admits a dropped final stop or a near
 # vowel ("lot"->lah 0.25, "met"->meh 0.25, "may"->meh 0.2) but not "her"->hor (0.3).
 PARTICLE_SOUNDS_LIKE = 0.25
+# Particles a recogniser writes in the middle of a clause are its English look-alike misspelt (it
+# is primed with them): on our generated speech (gen2+gen3, whisper-base) 11 of 11 such "meh",
+# "lor", "leh", "sia" were someone saying "me", "lower", "late"... "ah" is left alone: it is
+# also an ordinary interjection mid-sentence, and counted wherever it stands; "lah" and "hor"
+# were never written mid-clause there, so there is no evidence either way.
+MID_CLAUSE_ENGLISH = frozenset({"meh", "lor", "leh", "sia"})
 # Words further apart than this (seconds) are not read as one phrase.
 PHRASE_GAP = 0.6
 LONGEST_WINDOW = 3
@@ -74,6 +80,7 @@ class _Rules:
     words: frozenset[str]
     particles: frozenset[str]
     particle_spellings: tuple[tuple[str, str], ...]  # (spelling, particle), longest first
+    keep_by_particle: dict[str, tuple[str, ...]]
 
 
 @lru_cache(maxsize=64)  # one per lexicon: the built-in one and groups' own
@@ -104,6 +111,9 @@ def _rules(lexicon: Lexicon) -> _Rules:
                 key=lambda pair: -len(pair[0]),
             )
         ),
+        keep_by_particle={
+            entry.word: tuple(sorted(entry.keep)) for entry in lexicon.entries if entry.particle
+        },
     )
 
 
@@ -210,6 +220,14 @@ def _correct_run(run: list[Word], rules: _Rules) -> list[Word]:
             out.append(_merged(run[at : at + 2], joined))
             at += 2
             continue
+        if (
+            core in MID_CLAUSE_ENGLISH
+            and core in rules.particles
+            and not _clause_final(run, at, rules)
+        ):
+            out.append(_english(word, core, rules))
+            at += 1
+            continue
         if not core or core in rules.words or core in rules.keep:
             out.append(word)
             at += 1
@@ -236,6 +254,18 @@ def _correct_run(run: list[Word], rules: _Rules) -> list[Word]:
         out.append(word)
         at += 1
     return out
+
+
+def _english(word: Word, particle: str, rules: _Rules) -> Word:
+    """A particle written mid-clause, as the closest-sounding English word in its ``keep`` list
+    (``meh`` -> "may"), so that it is not counted; ``heard`` keeps what was written."""
+    entry_keep = [word for word in rules.keep_by_particle.get(particle, ()) if is_english(word)]
+    sounds = pronounce(particle)
+    closest = min(entry_keep, key=lambda english: distance(pronounce(english), sounds), default="")
+    match = _CORE.match(word.text.strip())
+    if not closest or match is None:
+        return word
+    return replace(word, text=match["lead"] + closest + match["tail"], heard=word.text.strip())
 
 
 def _carried_over(previous: str, core: str) -> Phones:

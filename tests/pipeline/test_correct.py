@@ -91,6 +91,22 @@ def test_plain_english_stays(english: str) -> None:
     assert corrected(english) == english
 
 
+@pytest.mark.parametrize(
+    ("heard", "meant"),
+    [
+        ("Give meh the phone.", "Give may the phone."),
+        ("Turn it lor down.", "Turn it lore down."),
+        ("He sia never come.", "He sea never come."),  # "sea" and "see" sound alike
+        ("Really ah the bus came.", "Really ah the bus came."),  # ah counts wherever it stands
+        ("Can meh?", "Can meh?"),
+        ("So hot sia, lor.", "So hot sia, lor."),
+        ("Okay lor lah.", "Okay lor lah."),  # a particle before another ends its clause too
+    ],
+)
+def test_particles_written_mid_clause_are_english(heard: str, meant: str) -> None:
+    assert corrected(heard) == meant
+
+
 def test_can_not_is_cannot_not_can() -> None:
     assert corrected("You can not like that.") == "You cannot like that."
 
