@@ -8,6 +8,7 @@ servers are required on CI (``CI=true``); elsewhere the tests that need them ski
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
@@ -76,30 +77,9 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
-async def postgres_url() -> AsyncIterator[str]:
-    """An empty PostgreSQL database for this test run, as a SQLAlchemy asyncpg URL."""
-    name = f"lahstats_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        unavailable("PostgreSQL", f"{type(exc).__name__}: {exc}")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    parsed = urlparse(POSTGRES_ADMIN_URL)
-    yield f"postgresql+asyncpg://{parsed.netloc}/{name}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-@pytest.fixture
-async def empty_postgres_url() -> AsyncIterator[str]:
-    """A PostgreSQL database of this test's own with no tables, dropped afterwards."""
+@contextlib.asynccontextmanager
+async def scratch_database() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database as a SQLAlchemy asyncpg URL, dropped on exit."""
     name = f"lahstats_test_{uuid.uuid4().hex[:12]}"
     try:
         admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
@@ -115,6 +95,20 @@ async def empty_postgres_url() -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def postgres_url() -> AsyncIterator[str]:
+    """An empty PostgreSQL database for this test run, as a SQLAlchemy asyncpg URL."""
+    async with scratch_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def empty_postgres_url() -> AsyncIterator[str]:
+    """A PostgreSQL database of this test's own with no tables, dropped afterwards."""
+    async with scratch_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
