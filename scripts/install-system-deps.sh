@@ -7,6 +7,8 @@
 set -euo pipefail
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+# the README's API walk-through, and tests/test_readme.py that runs it, read ids with jq
+command -v jq >/dev/null 2>&1 || missing+=(jq)
 for flag in "$@"; do
   case "$flag" in
     --browser)
