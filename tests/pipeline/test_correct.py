@@ -101,9 +101,11 @@ def test_plain_english_stays(english: str) -> None:
         ("Can meh?", "Can meh?"),
         ("So hot sia, lor.", "So hot sia, lor."),
         ("Okay lor lah.", "Okay lor lah."),  # a particle before another ends its clause too
+        ("Later you pay or.", "Later you pay hor."),  # hor with its h dropped, at a clause end
+        ("Tea or coffee?", "Tea or coffee?"),
     ],
 )
-def test_particles_written_mid_clause_are_english(heard: str, meant: str) -> None:
+def test_particles_count_where_a_clause_ends_only(heard: str, meant: str) -> None:
     assert corrected(heard) == meant
 
 
