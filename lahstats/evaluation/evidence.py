@@ -26,12 +26,17 @@ import json
 import pickle
 import sys
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lahstats.pipeline.count import tokens
 from lahstats.pipeline.types import Word
 from lahstats.words.lexicon import Lexicon, load_lexicon
+
+if TYPE_CHECKING:
+    from lahstats.evaluation.dataset import Recording
+    from lahstats.pipeline.run import Models
 
 ALIGN_SLACK = 0.25  # seconds a heard word may stray outside its reference line
 
@@ -128,69 +133,103 @@ def heard_for(
     return picked, [token for index in picked for token in tokens(words[index].text)]
 
 
-def analyse(directory: Path, cache: Path | None) -> dict[str, Any]:
-    from lahstats.evaluation.dataset import load_dataset
-    from lahstats.pipeline.correct import correct
-    from lahstats.pipeline.decode import decode_files
-    from lahstats.pipeline.run import analyze_speech, load_models
-    from lahstats.settings import get_settings
+@dataclass
+class Tally:
+    """What was written for each reference word, over a whole set."""
 
-    settings = get_settings()
-    models = None
-    targets = set(_lexicon().words)
-    found: dict[str, Counter[str]] = defaultdict(Counter)  # target -> outcome counts
-    renderings: dict[str, Counter[str]] = defaultdict(Counter)  # target -> missed spellings
-    stands_for: dict[str, Counter[str]] = defaultdict(Counter)  # heard spelling -> ref token
-    false: Counter[tuple[str, str, str]] = Counter()  # (made, from heard, ref said)
+    targets: frozenset[str]
+    particles: frozenset[str]
+    found: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    renderings: defaultdict[str, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )  # target -> spellings when correction did not recover it
+    stands_for: defaultdict[str, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )  # spelling -> the reference words it was written for
+    false: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # made, from, said
+    # spellings put where a clause ends: every use, and those that meant a particle
+    final_uses: Counter[str] = field(default_factory=Counter)
+    final_particles: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def line(
+        self, reference: list[str], raw: list[str], ends: list[bool], fixed: list[str]
+    ) -> None:
+        """One reference line against the raw tokens heard in it (``ends``: whether each
+        ends a clause) and the corrected ones."""
+        spans = zip(align(reference, raw), align(reference, fixed), strict=True)
+        for (r, lo, hi), (_, flo, fhi) in spans:
+            said = reference[r]
+            written = " ".join(raw[lo:hi])
+            self.stands_for[written][said] += 1
+            for j in range(lo, hi):
+                if ends[j] and raw[j] not in self.targets:
+                    self.final_uses[raw[j]] += 1
+                    if said in self.particles:
+                        self.final_particles[(raw[j], said)] += 1
+            if said not in self.targets:
+                for made in fixed[flo:fhi]:
+                    if made in self.targets:
+                        self.false[(made, written, said)] += 1
+                continue
+            recovered = said in fixed[flo:fhi]
+            self.found[said]["n"] += 1
+            self.found[said]["heard"] += said in raw[lo:hi]
+            self.found[said]["corrected"] += recovered
+            if not recovered:
+                self.renderings[said][written or "(nothing)"] += 1
+
+
+def analyse(directory: Path, cache: Path | None) -> Tally:
+    from lahstats.evaluation.dataset import load_dataset
+    from lahstats.pipeline.correct import clause_ends, correct
+
+    lexicon = _lexicon()
+    tally = Tally(
+        frozenset(lexicon.words),
+        frozenset(entry.word for entry in lexicon.entries if entry.particle),
+    )
     for recording in load_dataset(directory):
-        cached = None if cache is None else cache / f"{recording.id}.pkl"
-        if cached is not None and cached.is_file():
-            heard = pickle.loads(cached.read_bytes())  # noqa: S301 - our own cache
-            if isinstance(heard, dict):  # a cache that also holds the turns
-                heard = heard["heard"]
-        else:
-            if models is None:
-                models = load_models(settings)
-            heard = analyze_speech(models, decode_files([recording.audio])).heard
-            if cached is not None:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_bytes(pickle.dumps(heard))
+        heard = _heard(recording, cache)
         assert recording.transcript is not None
         lines = json.loads(recording.transcript.read_text(encoding="utf-8"))["segments"]
-        corrected = correct(heard, _lexicon())
+        corrected = correct(heard, lexicon)
+        ends = clause_ends(heard, lexicon)
         claimed: set[int] = set()
         claimed_fixed: set[int] = set()
         for line in sorted(lines, key=lambda line: line["start"]):
             picked, raw = heard_for(heard, line["start"], line["end"], claimed)
             claimed.update(picked)
+            raw_ends = [ends[index] for index in picked for _ in tokens(heard[index].text)]
             # correction merges and splits words, so its words are picked by time too
             picked, fixed = heard_for(corrected, line["start"], line["end"], claimed_fixed)
             claimed_fixed.update(picked)
-            reference = tokens(line["text"])
-            raw_spans = align(reference, raw)
-            fixed_spans = align(reference, fixed)
-            for (r, lo, hi), (_, flo, fhi) in zip(raw_spans, fixed_spans, strict=True):
-                said = reference[r]
-                written = " ".join(raw[lo:hi])
-                stands_for[written][said] += 1
-                if said not in targets:
-                    for made in fixed[flo:fhi]:
-                        if made in targets:
-                            false[(made, written, said)] += 1
-                    continue
-                verbatim = said in raw[lo:hi]
-                recovered = said in fixed[flo:fhi]
-                found[said]["n"] += 1
-                found[said]["heard"] += verbatim
-                found[said]["corrected"] += recovered
-                if not recovered:
-                    renderings[said][written or "(nothing)"] += 1
-    return {
-        "found": found,
-        "renderings": renderings,
-        "stands_for": stands_for,
-        "false": false,
-    }
+            tally.line(tokens(line["text"]), raw, raw_ends, fixed)
+    return tally
+
+
+def _heard(recording: Recording, cache: Path | None) -> tuple[Word, ...]:
+    """The recogniser's words for a recording, from ``cache`` when it holds them."""
+    from lahstats.pipeline.decode import decode_files
+    from lahstats.pipeline.run import analyze_speech
+
+    cached = None if cache is None else cache / f"{recording.id}.pkl"
+    if cached is not None and cached.is_file():
+        heard = pickle.loads(cached.read_bytes())  # noqa: S301 - our own cache
+        # a cache of the experiments' kind also holds the turns
+        return tuple(heard["heard"] if isinstance(heard, dict) else heard)
+    heard = analyze_speech(_models(), decode_files([recording.audio])).heard
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(pickle.dumps(heard))
+    return heard
+
+
+@functools.cache
+def _models() -> Models:
+    from lahstats.pipeline.run import load_models
+    from lahstats.settings import get_settings
+
+    return load_models(get_settings())
 
 
 @functools.cache
@@ -198,9 +237,9 @@ def _lexicon() -> Lexicon:
     return load_lexicon()
 
 
-def report(result: dict[str, Any], out: Any = sys.stdout) -> None:
-    found, renderings = result["found"], result["renderings"]
-    stands_for, false = result["stands_for"], result["false"]
+def report(result: Tally, out: Any = sys.stdout) -> None:
+    found, renderings = result.found, result.renderings
+    stands_for, false = result.stands_for, result.false
     total = Counter[str]()
     print(
         f"{'word':9s} {'n':>4s} {'heard':>6s} {'fixed':>6s}  missed as (times; share of uses "
@@ -231,6 +270,11 @@ def report(result: dict[str, Any], out: Any = sys.stdout) -> None:
         f"{'all':9s} {total['n']:4d} {total['heard'] / n:6.0%} {total['corrected'] / n:6.0%}",
         file=out,
     )
+    print("\nclause-final spellings that meant a particle (2 or more times):", file=out)
+    for (spelling, particle), times in result.final_particles.most_common():
+        if times >= 2:
+            uses = result.final_uses[spelling]
+            print(f"  {spelling!r} -> {particle}: {times} of {uses} clause-final uses", file=out)
     print(f"\nfalse targets made by correction: {sum(false.values())}", file=out)
     for (made, written, said), times in false.most_common(25):
         print(f"  {made:8s} from {written!r} (said {said!r}) x{times}", file=out)
@@ -248,9 +292,13 @@ def main(argv: list[str] | None = None) -> None:
         args.json.write_text(
             json.dumps(
                 {
-                    "found": result["found"],
-                    "renderings": result["renderings"],
-                    "false": [[*key, times] for key, times in result["false"].items()],
+                    "found": result.found,
+                    "renderings": result.renderings,
+                    "false": [[*key, times] for key, times in result.false.items()],
+                    "final_particles": [
+                        [*key, times, result.final_uses[key[0]]]
+                        for key, times in result.final_particles.items()
+                    ],
                 },
                 indent=1,
             )

@@ -229,7 +229,7 @@ class _Composer:
         return Line(text, self.respell(text), kind)
 
     def line(self) -> Line:
-        """A line with one to three targets: a carrier phrase and/or a particle at a clause end."""
+        """A line with one or two targets: a carrier phrase and/or a particle at a clause end."""
         rng = self.rng
         parts: list[str] = []
         if rng.random() < 0.6:

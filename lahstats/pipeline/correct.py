@@ -268,6 +268,12 @@ def _english(word: Word, particle: str, rules: _Rules) -> Word:
     return replace(word, text=match["lead"] + closest + match["tail"], heard=word.text.strip())
 
 
+def clause_ends(words: Sequence[Word], lexicon: Lexicon) -> tuple[bool, ...]:
+    """For each word, whether a clause ends with it (as the particle rules read it)."""
+    rules = _rules(lexicon)
+    return tuple(_clause_final(run, at, rules) for run in _runs(words) for at in range(len(run)))
+
+
 def _carried_over(previous: str, core: str) -> Phones:
     """``core`` without a first consonant that ``previous`` ends with: in connected speech the
     consonant carries over to the next word ("again ah" heard as "again nah"); else ()."""
