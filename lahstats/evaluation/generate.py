@@ -37,10 +37,10 @@ import numpy as np
 import soundfile as sf
 
 from lahstats.evaluation.synthesis import SAMPLE_RATE, Voice, available_voices, speak
+from lahstats.pipeline.count import tokens
 from lahstats.words.lexicon import load_lexicon
 
 TARGETS = load_lexicon().words  # the 20 words of the data README, in the app's order
-_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)*")
 _TARGET = re.compile(r"(?i)\b(?:" + "|".join(TARGETS) + r")\b(?!')")
 
 # Voices the dev set is made of (read off its audio by ear and by speaker embedding): never used.
@@ -258,7 +258,7 @@ class _Composer:
 
 def counts(text: str) -> dict[str, int]:
     """Target counts of a canonical text, by the data README's counting rule."""
-    said = _TOKEN.findall(text.lower())
+    said = tokens(text)
     return {word: n for word in TARGETS if (n := said.count(word))}
 
 

