@@ -182,6 +182,7 @@ class Tally:
 def analyse(directory: Path, cache: Path | None) -> Tally:
     from lahstats.evaluation.dataset import load_dataset
     from lahstats.pipeline.correct import clause_ends, correct
+    from lahstats.pipeline.particles import is_unwritten
 
     lexicon = _lexicon()
     tally = Tally(
@@ -189,7 +190,8 @@ def analyse(directory: Path, cache: Path | None) -> Tally:
         frozenset(entry.word for entry in lexicon.entries if entry.particle),
     )
     for recording in load_dataset(directory):
-        heard = _heard(recording, cache)
+        # what the recogniser wrote: the read-out's particles are no spelling of anything
+        heard = tuple(word for word in _heard(recording, cache) if not is_unwritten(word))
         assert recording.transcript is not None
         lines = json.loads(recording.transcript.read_text(encoding="utf-8"))["segments"]
         corrected = correct(heard, lexicon)

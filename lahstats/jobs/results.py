@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lahstats.pipeline.particles import is_unwritten
 from lahstats.pipeline.recognition import dump_recognition
 from lahstats.pipeline.types import Analysis, Sample, Segment, Word
 from lahstats.storage.keys import sample_key
@@ -96,13 +97,16 @@ def new_segments(analysis: Analysis) -> list[NewSegment]:
     rows: list[NewSegment] = []
     for segment in sorted(analysis.segments, key=lambda s: (s.start, s.end)):
         mine = _take(words[segment.speaker], next_word, segment)
-        heard = " ".join((word.heard or word.text).strip() for word in mine)
+        # a particle only the read-out heard was not written: no part of the raw text
+        heard = " ".join(
+            (word.heard or word.text).strip() for word in mine if not is_unwritten(word)
+        )
         rows.append(
             NewSegment(
                 speaker_label=segment.speaker,
                 start_seconds=max(0.0, segment.start),
                 end_seconds=max(0.0, segment.start, segment.end),
-                raw_text=heard if mine else segment.text,
+                raw_text=heard or segment.text,
                 corrected_text=segment.text,
             )
         )

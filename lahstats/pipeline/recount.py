@@ -1,5 +1,8 @@
 """Correct and count what the recogniser heard: the part of the pipeline that needs no model.
 
+Particles the read-out heard where the recogniser wrote nothing (``pipeline.particles``) skip
+correction, which reads only what was written, and join the corrected words after it.
+
 ``analyze_speech`` ends with ``recount``, and a group that tracks a new word calls it again on a
 past session's stored recognition (``words.recount``): one function, so a recount and a fresh run
 can never disagree. Pure: words and turns in, words, transcript lines and counts out.
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 
 from lahstats.pipeline.correct import correct
 from lahstats.pipeline.count import count_words, segments
+from lahstats.pipeline.particles import THRESHOLDS, is_unwritten, with_particles
 from lahstats.pipeline.types import ProgressHook, Segment, SpeakerCounts, Turn, Word, no_progress
 from lahstats.words.lexicon import Lexicon
 
@@ -33,10 +37,17 @@ def recount(
     lexicon: Lexicon,
     *,
     on_progress: ProgressHook = no_progress,
+    particle_thresholds: Mapping[str, float] = THRESHOLDS,
 ) -> Recount:
     """Corrects ``heard`` with ``lexicon``, then counts each speaker's words and cuts the lines."""
     started = time.perf_counter()
-    words = correct(heard, lexicon)
+    written = [word for word in heard if not is_unwritten(word)]
+    words = with_particles(
+        correct(written, lexicon),
+        [word for word in heard if is_unwritten(word)],
+        frozenset(lexicon.words),
+        particle_thresholds,
+    )
     on_progress("correct", 1, 1)
     corrected = time.perf_counter()
     counts = count_words(words, lexicon)

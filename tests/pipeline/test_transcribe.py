@@ -10,8 +10,8 @@ import pytest
 import soundfile as sf
 
 from lahstats.errors import ModelUnavailable
-from lahstats.pipeline.correct import correct
-from lahstats.pipeline.count import count_words
+from lahstats.pipeline.particles import is_unwritten
+from lahstats.pipeline.recount import recount
 from lahstats.pipeline.transcribe import (
     Transcriber,
     load_transcriber,
@@ -118,20 +118,29 @@ def test_two_speakers_fixture(
 
     assert progress[-1][0] == "transcribe"
     assert progress[-1][1] == progress[-1][2]
-    assert len(words) > 15
     assert [w.start for w in words] == sorted(w.start for w in words)
+    heard = [w for w in words if is_unwritten(w)]
+    words = tuple(w for w in words if not is_unwritten(w))
+    assert len(words) > 15
+    # Whisper base's read-out listens to every region and hears particles there; tiny's has none.
+    if whisper.name == "whisper-base":
+        assert any(not w.text for w in heard)
+        assert {w.text for w in heard if w.text} & {"lah", "lor"}
+    else:
+        assert heard == []
     for word in words:
         # Word timestamps are rough: a word's middle may fall just outside its turn.
         middle = (word.start + word.end) / 2
         off, turn = min((max(t.start - middle, middle - t.end, 0.0), t) for t in turns)
         assert off < 0.4
         assert word.speaker == turn.speaker
-    heard = {speaker: " ".join(w.text for w in words if w.speaker == speaker) for speaker in "AB"}
-    assert "hungry" in heard["A"]
-    assert "fussy" in heard["A"]
-    assert "tomorrow" in heard["B"].lower()
+    said = {speaker: " ".join(w.text for w in words if w.speaker == speaker) for speaker in "AB"}
+    assert "hungry" in said["A"]
+    assert "fussy" in said["A"]
+    assert "tomorrow" in said["B"].lower()
 
-    counts = {c.speaker: dict(c.counts) for c in count_words(correct(words, LEXICON), LEXICON)}
+    counted = recount((*words, *heard), turns, LEXICON)
+    counts = {c.speaker: dict(c.counts) for c in counted.counts}
     # The truth: A says walao and lah, B says lor and can; each recogniser hears at least three.
     found = sum(counts.get("A", {}).get(w, 0) for w in ("walao", "lah")) + sum(
         counts.get("B", {}).get(w, 0) for w in ("lor", "can")
@@ -144,8 +153,11 @@ def test_silence_and_noise_give_no_words(whisper: Transcriber) -> None:
     turns = (Turn("A", 0.5, 4.5),)
     silence = Audio(np.zeros(16_000 * 5, dtype=np.float32))
     noise = Audio((np.random.default_rng(0).standard_normal(16_000 * 5) * 0.01).astype(np.float32))
-    assert transcribe(whisper, silence, turns) == ()
-    assert transcribe(whisper, noise, turns) == ()
+    for audio in (silence, noise):
+        heard = transcribe(whisper, audio, turns)
+        # nothing written; the read-out may keep a faint peak, but nothing is counted
+        assert [w for w in heard if not is_unwritten(w)] == []
+        assert recount(heard, turns, LEXICON).counts == ()
     assert transcribe(whisper, silence, ()) == ()
 
 

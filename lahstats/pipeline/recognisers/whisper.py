@@ -18,10 +18,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import ctranslate2
 import numpy as np
+from faster_whisper import WhisperModel
 
 from lahstats.errors import ModelUnavailable
 from lahstats.pipeline.count import tokens
+from lahstats.pipeline.particles import ParticleReadout, particle_words
 from lahstats.pipeline.transcribe import STAGE, speaker_at, speech_regions, unheard
 from lahstats.pipeline.types import Audio, ProgressHook, Samples, Turn, Word
 from lahstats.words.lexicon import Lexicon, builtin_example
@@ -44,6 +47,30 @@ TEMPERATURES = (0.0,)
 # video, and I'll see you..." 30 times after a short clip on dev) and is dropped: Whisper's own
 # threshold for re-decoding, used here to decide what is kept.
 COMPRESSION_LIMIT = 2.4
+
+
+class ListeningWhisper(WhisperModel):  # type: ignore[misc]  # faster-whisper is untyped
+    """faster-whisper's model, keeping the encoder frames of each window it transcribes, so
+    the particle read-out reads the same frames without a second encoder pass."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.frames: list[np.ndarray[Any, np.dtype[np.float32]]] = []
+
+    def encode(self, features: np.ndarray[Any, Any]) -> Any:
+        output = super().encode(features)
+        kept = output if output.device == "cpu" else output.to_device(ctranslate2.Device.cpu)
+        self.frames.append(np.asarray(np.array(kept)[0], dtype=np.float32))
+        return output
+
+    def encode_clip(self, clip: Samples) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """Encoder frames of up to 30 s of audio, padded as ``transcribe`` pads a window."""
+        from faster_whisper.audio import pad_or_trim
+
+        features = self.feature_extractor(clip)
+        features = pad_or_trim(features[:, : features.shape[-1] - 1])
+        self.encode(features)
+        return self.frames.pop()
 
 
 def bundled_tiny_en() -> Path:
@@ -170,9 +197,8 @@ class WhisperRecogniser:
         hotwords: bool = False,
         beam_size: int = BEAM_SIZE,
         example: str | None = None,
+        particles: ParticleReadout | None = None,
     ) -> None:
-        from faster_whisper import WhisperModel
-
         if not (model_dir / "model.bin").is_file():
             raise ModelUnavailable(
                 f"no CTranslate2 model.bin in {model_dir}",
@@ -184,7 +210,8 @@ class WhisperRecogniser:
         self._prompt = primed_with(lexicon, example)
         # Off by default: measured on dev with tiny.en, hotwords on top of the prompt cost F1.
         self._hotwords = " ".join(lexicon.words) if hotwords else None
-        self._model = WhisperModel(
+        self._readout = particles
+        self._model = ListeningWhisper(
             str(model_dir),
             device=device,
             compute_type="int8" if device == "cpu" else "float16",
@@ -198,7 +225,10 @@ class WhisperRecogniser:
         words: list[Word] = []
         on_progress(STAGE, 0, len(regions))
         for done, (start, end) in enumerate(regions, start=1):
+            self._model.frames.clear()
             heard = self._region(audio, start, end, turns)
+            if self._readout is not None:
+                words.extend(self._particles(audio, start, end, turns, self._readout))
             # Only where Whisper heard something else in the region: a region it found empty is
             # noise, and a second try on noise is how it makes up words ("You").
             for missed_start, missed_end in unheard(turns, heard, start, end) if heard else ():
@@ -206,6 +236,30 @@ class WhisperRecogniser:
             words.extend(heard)
             on_progress(STAGE, done, len(regions))
         return tuple(words)
+
+    def _particles(
+        self,
+        audio: Audio,
+        start: float,
+        end: float,
+        turns: tuple[Turn, ...],
+        readout: ParticleReadout,
+    ) -> list[Word]:
+        """Particles the read-out hears in the region, from the encoder frames the recogniser
+        computed: the first 30 s window is kept from transcription, later windows of a longer
+        region are encoded here."""
+        heard: list[Word] = []
+        window = 30.0
+        at = start
+        while at < end:
+            upto = min(end, at + window)
+            if at == start and self._model.frames:
+                frames = self._model.frames[0]
+            else:
+                frames = self._model.encode_clip(audible(audio.slice(at, upto)))
+            heard.extend(particle_words(frames, at, upto, turns, readout))
+            at = upto
+        return heard
 
     def _region(
         self, audio: Audio, start: float, end: float, turns: tuple[Turn, ...]

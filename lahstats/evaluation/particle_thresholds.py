@@ -1,0 +1,122 @@
+"""Choose each particle's threshold for the read-out on our own generated speech.
+
+The recognition of each recording keeps every particle the read-out heard at ``FLOOR`` or over
+(``pipeline.particles``); which of them count is decided by ``recount`` with per-particle
+thresholds. So the pipeline runs once per recording (cached under ``--cache``) and the thresholds
+are swept on the stored words alone: coordinate ascent on the summed target-word F1 of the set,
+speaker-attributed as ``lahstats eval`` scores it. Run it on a generated set
+(``lahstats.evaluation.generate``), never on the dev set, and confirm on another seed and on dev:
+
+    python -m lahstats.evaluation.particle_thresholds /tmp/gen/s2 --cache /tmp/gen/s2-heard
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lahstats.evaluation.dataset import Recording, load_dataset, reference_turns
+from lahstats.evaluation.metrics import WordScores, map_speakers, total_word_scores, word_scores
+from lahstats.pipeline.particles import LABELS, THRESHOLDS
+from lahstats.pipeline.recount import recount
+from lahstats.pipeline.types import Turn, Word
+from lahstats.words.lexicon import load_lexicon
+
+CANDIDATES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.01)  # 1.01: never
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    recording: Recording
+    words: tuple[Word, ...]
+    turns: tuple[Turn, ...]
+
+
+def heard(recordings: Sequence[Recording], cache: Path) -> list[Heard]:
+    """Each recording's recognition (words and turns), run once and kept under ``cache``."""
+    from lahstats.pipeline.decode import decode_files
+    from lahstats.pipeline.run import analyze_speech, load_models
+    from lahstats.settings import get_settings
+
+    cache.mkdir(parents=True, exist_ok=True)
+    out: list[Heard] = []
+    models = None
+    for recording in recordings:
+        path = cache / f"{recording.id}.pkl"
+        if path.is_file():
+            words, turns = pickle.loads(path.read_bytes())  # noqa: S301 - our own cache
+        else:
+            models = models or load_models(get_settings())
+            audio = decode_files([recording.audio])
+            analysis = analyze_speech(models, audio)
+            words, turns = analysis.heard, analysis.turns
+            path.write_bytes(pickle.dumps((words, turns)))
+        out.append(Heard(recording, tuple(words), tuple(turns)))
+    return out
+
+
+def score(recordings: Sequence[Heard], thresholds: Mapping[str, float]) -> WordScores:
+    """Summed target-word scores of ``recordings`` counted with ``thresholds``."""
+    lexicon = load_lexicon()
+    scores = []
+    for item in recordings:
+        assert item.recording.groundtruth is not None
+        counted = recount(item.words, item.turns, lexicon, particle_thresholds=thresholds)
+        mapping = map_speakers(reference_turns(item.recording), item.turns)
+        counts = {c.speaker: c.counts for c in counted.counts}
+        scores.append(word_scores(item.recording.groundtruth, counts, mapping))
+    return total_word_scores(scores)
+
+
+def choose(recordings: Sequence[Heard], *, rounds: int = 2) -> dict[str, float]:
+    """Per-particle thresholds by coordinate ascent on summed F1, from the shipped ones."""
+    chosen = dict(THRESHOLDS)
+    for _ in range(rounds):
+        for particle in LABELS[1:]:
+            best = max(
+                CANDIDATES,
+                key=lambda value: (score(recordings, {**chosen, particle: value}).f1, -value),
+            )
+            chosen[particle] = best
+    return chosen
+
+
+def _row(name: str, scores: WordScores) -> str:
+    parts = " ".join(
+        f"{word} {t.tp}/{t.fp}/{t.fn}" for word, t in scores.per_word.items() if word in LABELS[1:]
+    )
+    return f"{name:<22} P {scores.precision:.3f} R {scores.recall:.3f} F1 {scores.f1:.3f} | {parts}"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("--cache", type=Path, required=True)
+    parser.add_argument(
+        "--confirm", type=Path, action="append", default=[], help="a set only scored"
+    )
+    parser.add_argument("--confirm-cache", type=Path, action="append", default=[])
+    args = parser.parse_args(argv)
+    chosen_on = heard([r for r in load_dataset(args.dataset) if r.exact and r.rttm], args.cache)
+    never = dict.fromkeys(LABELS[1:], 1.01)
+    print(_row("recogniser alone", score(chosen_on, never)))
+    print(_row("shipped thresholds", score(chosen_on, THRESHOLDS)))
+    chosen = choose(chosen_on)
+    print(_row("chosen thresholds", score(chosen_on, chosen)))
+    print("chosen:", chosen)
+    for dataset, cache in zip(args.confirm, args.confirm_cache, strict=True):
+        confirm = heard([r for r in load_dataset(dataset) if r.exact and r.rttm], cache)
+        print(f"-- {dataset}")
+        for name, thresholds in (
+            ("recogniser alone", never),
+            ("shipped", THRESHOLDS),
+            ("chosen", chosen),
+        ):
+            print(_row(name, score(confirm, thresholds)))
+
+
+if __name__ == "__main__":
+    main()

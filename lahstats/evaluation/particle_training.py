@@ -1,0 +1,251 @@
+"""Train the sentence-particle detector (``lahstats/pipeline/particles.py``) on speech we make.
+
+A recogniser primed with Singlish still leaves most sentence particles unwritten ("Go Maxwell
+lah" comes out "Go Maxwell."), yet its encoder has heard them: a linear read-out of Whisper
+base's encoder frames tells "lah", "lor", "leh", "meh", "hor", "ah", "sia" and no particle apart.
+This module makes the speech that read-out is fitted on, and fits it:
+
+- **Sentences** from a bank written here, disjoint from the evaluation generator's
+  (``lahstats.evaluation.generate``) and from ``../shared/data``: a clause with a particle at its
+  end, a short reply ("Okay lor."), a particle followed by a second clause (said as two pieces
+  so the particle's place is known), and lines with no particle, many ending in the particles'
+  English look-alikes ("for me", "the law", "a lot") so that those are learnt as "no particle".
+- **Voices**: every installed synthesiser voice except the dev set's, each region with a random
+  pitch and tempo, some with noise under it.
+- **Labels**: each particle is the last word of the piece it ends, so its place is the piece's
+  end less the particle's own length in that voice (synthesised alone).
+
+Each region (up to 27 s of one voice) goes through the same Whisper encoder as the pipeline, so
+the read-out sees the frames it will see in service. The fitted standardiser and multinomial
+logistic regression are written as a small ``.npz`` that the pipeline loads with numpy alone.
+
+    python -m lahstats.evaluation.particle_training --regions 400 --seed 11
+
+Never used by the service; needs the synthesisers (``lahstats.evaluation.synthesis``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lahstats.evaluation.generate import PARTICLES, SPOKEN, voice_pool
+from lahstats.evaluation.synthesis import SAMPLE_RATE, Voice, speak
+from lahstats.pipeline.particles import (
+    DEFAULT_WEIGHTS,
+    FRAME_RATE,
+    LABELS,
+    ParticleReadout,
+    pooled,
+)
+
+# Clauses of the training speech: none is a clause of the evaluation generator or of dev.
+CLAUSES = (
+    "the carpark gantry broke down",
+    "my nephew start primary school",
+    "we walk to the reservoir",
+    "the condo pool closed for cleaning",
+    "his car need new tyres",
+    "the char kway teow finish already",
+    "I still owe him twenty dollars",
+    "the bus driver skip my stop",
+    "my aunty call me every night",
+    "the library close at nine",
+    "we play badminton on Tuesday",
+    "this shirt shrink after one wash",
+    "the roti prata uncle retire",
+    "my colleague take leave again",
+    "the plumber coming at three",
+    "you finish the report",
+    "the kids watch cartoons all day",
+    "the market sell fresh prawns",
+    "my phone screen crack",
+    "the taxi queue very long",
+    "she dye her hair purple",
+    "we run out of milk",
+    "the cinema seats very small",
+    "the fan making noise",
+    "my friend move to Johor",
+    "the concert tickets sold out",
+    "he forget his password",
+    "the new mall open next month",
+    "the toilet flush spoil",
+    "I buy the wrong size",
+    "the ice cream melt in the car",
+    "the air very hazy today",
+    "my uncle fishing at the jetty",
+    "the examination results out",
+    "the laksa here got cockles",
+    "the baby cry whole night",
+    "we take the train home",
+    "the durians from Pahang",
+    "my bicycle tyre flat",
+    "the office party on Friday",
+)
+# One or two words a particle often follows in a short reply.
+SHORT = (
+    "okay", "really", "yes", "ya", "then", "why", "no", "sure", "good", "wait", "come",
+    "never mind", "don't want", "so fast", "how", "true", "anyhow", "nothing", "go", "same",
+)  # fmt: skip
+# Line endings with no particle: the particles' English look-alikes and other targets' words.
+NO_PARTICLE_ENDINGS = (
+    "for me", "a lot", "the law", "too low", "to her", "by the sea", "let", "later", "Sean",
+    "in Asia", "okay", "already", "one", "hello", "how", "the hall", "la la", "may", "mama",
+    "yeah", "so shiok", "very sian", "can", "the lake", "allow", "I see", "law school", "the lease",
+    "a lawyer", "at all", "or not", "for her", "on the floor", "my leg", "the ferry", "Leslie",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    text: str  # what the synthesiser is given
+    particle: str | None  # the particle the piece ends with
+    joined: bool = False  # said straight after the piece before it, as one line
+
+
+def pieces(rng: random.Random) -> list[Piece]:
+    """One item of a region: a line, or a particle's clause and the clause after it."""
+    roll = rng.random()
+    particle = rng.choice(PARTICLES)
+    said = rng.choice(SPOKEN[particle])
+    end = "?" if particle in ("meh", "ah") and rng.random() < 0.5 else "."
+    clause = rng.choice(CLAUSES).capitalize()
+    if roll < 0.35:
+        return [Piece(f"{clause} {said}{end}", particle)]
+    if roll < 0.5:
+        return [Piece(f"{rng.choice(SHORT).capitalize()} {said}{end}", particle)]
+    if roll < 0.65:
+        after = rng.choice(CLAUSES)
+        return [Piece(f"{clause} {said},", particle), Piece(f"{after}.", None, joined=True)]
+    if roll < 0.88:
+        return [Piece(f"{clause} {rng.choice(NO_PARTICLE_ENDINGS)}.", None)]
+    return [Piece(f"{clause}.", None)]
+
+
+@dataclass(slots=True)
+class Region:
+    audio: np.ndarray[Any, np.dtype[np.float32]]
+    labels: np.ndarray[Any, np.dtype[np.int64]]  # per encoder frame; -1: not used
+
+
+def region(rng: random.Random, voice: Voice, *, seconds: float = 27.0) -> Region:
+    """Up to ``seconds`` of one voice: items with pauses, per-frame labels, maybe noise."""
+    placed: list[tuple[float, np.ndarray[Any, np.dtype[np.float32]], Piece, float]] = []
+    cursor = rng.uniform(0.2, 0.5)
+    while True:
+        item = pieces(rng)
+        said = [speak(piece.text, voice) for piece in item]
+        gaps = [0.0 if not piece.joined else rng.uniform(0.03, 0.2) for piece in item]
+        length = sum(len(a) for a in said) / SAMPLE_RATE + sum(gaps)
+        if cursor + length > seconds:
+            break
+        for piece, audio, gap in zip(item, said, gaps, strict=True):
+            cursor += gap
+            duration = 0.0
+            if piece.particle:
+                duration = len(speak(rng.choice(SPOKEN[piece.particle]), voice)) / SAMPLE_RATE
+            placed.append((cursor, audio, piece, duration))
+            cursor += len(audio) / SAMPLE_RATE
+        cursor += rng.uniform(0.25, 0.9)
+    total = np.zeros(int((cursor + 0.3) * SAMPLE_RATE), dtype=np.float32)
+    frames = int(len(total) / SAMPLE_RATE * FRAME_RATE)
+    labels = np.full(frames, -1, dtype=np.int64)
+    gain = rng.uniform(0.3, 0.9)
+    for start, audio, _, _ in placed:
+        at = int(start * SAMPLE_RATE)
+        total[at : at + len(audio)] += audio * gain
+        labels[int(start * FRAME_RATE) : int((start + len(audio) / SAMPLE_RATE) * FRAME_RATE)] = 0
+    for start, audio, piece, duration in placed:
+        if not piece.particle:
+            continue
+        # speak() leaves 50 ms of trimmed edge after the last sound
+        said_to = start + len(audio) / SAMPLE_RATE - 0.05
+        said_from = said_to - max(0.1, duration - 0.1)
+        labels[
+            max(0, int((said_from - 0.15) * FRAME_RATE)) : int((said_to + 0.15) * FRAME_RATE)
+        ] = -1
+        core = slice(
+            int((said_from + 0.2 * duration) * FRAME_RATE),
+            int((said_to - 0.2 * duration) * FRAME_RATE) + 1,
+        )
+        labels[core] = LABELS.index(piece.particle)
+    if rng.random() < 0.5:
+        level = 10 ** (rng.uniform(-50, -30) / 20)
+        noise = np.random.default_rng(rng.randrange(2**32)).standard_normal(len(total))
+        total += (noise * level).astype(np.float32)
+    return Region(total, labels)
+
+
+def _voice(rng: random.Random, pool: Sequence[Voice]) -> Voice:
+    base = rng.choice(pool)
+    pitch = rng.randrange(-400, 450, 50) if rng.random() < 0.7 else 0
+    tempo = round(rng.uniform(0.85, 1.2), 2) if rng.random() < 0.7 else 1.0
+    return Voice(base.engine, base.name, pitch_cents=pitch, tempo=tempo)
+
+
+def train(*, regions: int, seed: int, out: Path, strength: float = 0.05) -> ParticleReadout:
+    """Make ``regions`` regions of speech, encode them, fit the read-out, write it to ``out``."""
+    from sklearn.linear_model import LogisticRegression
+
+    from lahstats.pipeline.recognisers.whisper import ListeningWhisper, bundled_base
+
+    rng = random.Random(seed)  # noqa: S311 - reproducible speech, not secrets
+    pool = voice_pool()
+    # the recogniser's own model and padding, so the read-out learns the frames it will read
+    encoder = ListeningWhisper(
+        str(bundled_base()), device="cpu", compute_type="int8", local_files_only=True
+    )
+    features: list[np.ndarray[Any, np.dtype[np.float32]]] = []
+    labels: list[np.ndarray[Any, np.dtype[np.int64]]] = []
+    began = time.monotonic()
+    for index in range(regions):
+        made = region(rng, _voice(rng, pool))
+        frames = encoder.encode_clip(made.audio)
+        pooled_frames = pooled(frames)[: len(made.labels)]
+        wanted = made.labels[: len(pooled_frames)]
+        # every particle frame, a quarter of the rest
+        keep = (wanted > 0) | (
+            (wanted == 0) & (np.random.default_rng(index).random(len(wanted)) < 0.25)
+        )
+        features.append(pooled_frames[keep])
+        labels.append(wanted[keep])
+        if index % 25 == 0:
+            print(f"region {index}/{regions}, {time.monotonic() - began:.0f} s", flush=True)
+    x = np.vstack(features)
+    y = np.concatenate(labels)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-6
+    model = LogisticRegression(C=strength, max_iter=400, class_weight="balanced")
+    model.fit((x - mean) / scale, y)
+    readout = ParticleReadout(
+        mean=mean.astype(np.float32),
+        scale=scale.astype(np.float32),
+        weights=model.coef_.astype(np.float32),
+        bias=model.intercept_.astype(np.float32),
+    )
+    readout.save(out)
+    counts = np.bincount(y, minlength=len(LABELS))
+    print("frames per label:", dict(zip(LABELS, counts.tolist(), strict=True)))
+    print(f"wrote {out}")
+    return readout
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--regions", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--strength", type=float, default=0.05, help="inverse L2 strength (C)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
+    args = parser.parse_args(argv)
+    train(regions=args.regions, seed=args.seed, out=args.out, strength=args.strength)
+
+
+if __name__ == "__main__":
+    main()

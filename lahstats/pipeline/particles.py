@@ -1,0 +1,245 @@
+"""Sentence particles heard in the recogniser's own encoder, where it wrote none.
+
+Whisper primed with Singlish still leaves most particles unwritten ("Go Maxwell lah, the
+chicken rice..." comes out "Go Maxwell, the chicken rice..."), yet its encoder has heard them.
+A linear read-out of the encoder's frames (each frame with the average of the 0.2 s around it
+and of the 0.3 s before and after) tells "lah", "lor", "leh", "meh", "hor", "ah", "sia" and
+no particle apart; its peaks, one per 0.4 s at most, are particles said there. The read-out is
+fitted on speech we synthesise (``lahstats.evaluation.particle_training``), never on the
+evaluation sets, and ships as ``particles.npz`` beside this module (numpy alone runs it).
+
+The recogniser passes the encoder frames it computed anyway, so hearing particles costs no
+second pass. A particle the read-out hears becomes a ``Word`` with ``heard=UNWRITTEN``: nothing
+was written there. After correction, ``with_particles`` lets the read-out confirm or refuse the
+particles the recogniser wrote and adds those it heard that nobody wrote, so a particle is
+counted once whichever of the two found it.
+
+Must never download or train anything at run time: a missing weights file is
+``ModelUnavailable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lahstats.errors import ModelUnavailable
+from lahstats.pipeline.count import tokens
+from lahstats.pipeline.types import Turn, Word
+
+FRAME_RATE = 50  # Whisper's encoder frames per second
+# Index 0 is "no particle"; the others in the order the read-out's classes were fitted.
+LABELS = ("", "lah", "lor", "leh", "meh", "hor", "ah", "sia")
+DEFAULT_WEIGHTS = Path(__file__).with_name("particles.npz")
+# What ``Word.heard`` holds for a particle heard by the read-out: the recogniser wrote nothing.
+UNWRITTEN = ""
+# Peaks this probable are kept with the recognition (so a recount may use other thresholds);
+# each particle is counted from its own threshold up (``THRESHOLDS``).
+FLOOR = 0.5
+# The probability from which a heard particle counts, chosen per particle on our own generated
+# speech (``python -m lahstats.evaluation.particle_thresholds /tmp/gen/s2``, seed 2: summed F1
+# 0.652 without the read-out, 0.724 with it) and confirmed on seed 1 (0.748 -> 0.784) and dev
+# (0.669 -> 0.745). "ah" is the one particle heard well below certainty: the recogniser writes
+# it least (17 of 41 on seed 2).
+THRESHOLDS: dict[str, float] = {
+    "lah": 0.98,
+    "lor": 0.99,
+    "leh": 0.98,
+    "meh": 0.98,
+    "hor": 0.99,
+    "ah": 0.6,
+    "sia": 0.99,
+}
+# Two peaks closer than this (frames, 0.4 s) are one particle: no one says two in 0.4 s.
+SPACING = 20
+# A written particle this close (seconds) to a heard one, same speaker, is the same particle.
+SAME_PARTICLE = 0.6
+# Averaging windows, in frames relative to the frame: around it, before it, after it.
+_WINDOWS = ((-5, 6), (-20, -5), (6, 21))
+
+
+def pooled(frames: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """Each frame as the mean of the frames around it, before it and after it (T x 3D)."""
+    frames = np.asarray(frames, dtype=np.float32)
+    count = len(frames)
+    summed = np.vstack([np.zeros((1, frames.shape[1]), np.float32), np.cumsum(frames, axis=0)])
+    at = np.arange(count)
+    parts = []
+    for low, high in _WINDOWS:
+        lo = np.clip(at + low, 0, count)
+        hi = np.clip(at + high, 0, count)
+        size = np.maximum(hi - lo, 1)[:, None].astype(np.float32)
+        parts.append((summed[hi] - summed[lo]) / size)
+    return np.hstack(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class ParticleReadout:
+    """A standardiser and a multinomial logistic regression over pooled encoder frames."""
+
+    mean: np.ndarray[Any, np.dtype[np.float32]]
+    scale: np.ndarray[Any, np.dtype[np.float32]]
+    weights: np.ndarray[Any, np.dtype[np.float32]]  # classes x features
+    bias: np.ndarray[Any, np.dtype[np.float32]]
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(
+            path,
+            mean=self.mean,
+            scale=self.scale,
+            weights=self.weights,
+            bias=self.bias,
+            labels=np.array(LABELS),
+        )
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_WEIGHTS) -> ParticleReadout:
+        try:
+            with np.load(path) as data:
+                labels = tuple(str(label) for label in data["labels"])
+                readout = cls(data["mean"], data["scale"], data["weights"], data["bias"])
+        except (OSError, KeyError, ValueError) as error:
+            raise ModelUnavailable(
+                f"the particle read-out cannot be read from {path}: {error}",
+                hint="Reinstall lahstats, or remake it: python -m "
+                "lahstats.evaluation.particle_training",
+            ) from error
+        if labels != LABELS or readout.weights.shape != (len(LABELS), len(readout.mean)):
+            raise ModelUnavailable(
+                f"{path} was fitted for other labels or frames ({labels})",
+                hint="Remake it: python -m lahstats.evaluation.particle_training",
+            )
+        return readout
+
+    def posteriors(self, frames: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """Per frame, the probability of each label (T x len(LABELS))."""
+        if len(frames) == 0:
+            return np.zeros((0, len(LABELS)), np.float32)
+        logits = ((pooled(frames) - self.mean) / self.scale) @ self.weights.T + self.bias
+        logits -= logits.max(axis=1, keepdims=True)
+        odds = np.exp(logits)
+        probabilities: np.ndarray[Any, np.dtype[np.float32]] = (
+            odds / odds.sum(axis=1, keepdims=True)
+        ).astype(np.float32)
+        return probabilities
+
+
+@cache
+def bundled_readout() -> ParticleReadout:
+    return ParticleReadout.load(DEFAULT_WEIGHTS)
+
+
+@dataclass(frozen=True, slots=True)
+class HeardParticle:
+    particle: str
+    at: float  # seconds from the start of the frames
+    probability: float
+
+
+def peaks(
+    posteriors: np.ndarray[Any, Any], *, threshold: float = FLOOR, spacing: int = SPACING
+) -> list[HeardParticle]:
+    """The most probable particle frames, strongest first, no two within ``spacing`` frames."""
+    if len(posteriors) == 0:
+        return []
+    best = posteriors[:, 1:].max(axis=1)
+    which = posteriors[:, 1:].argmax(axis=1)
+    taken = np.zeros(len(best), dtype=bool)
+    found: list[HeardParticle] = []
+    for frame in np.argsort(-best, kind="stable"):
+        if best[frame] < threshold:
+            break
+        if taken[max(0, frame - spacing) : frame + spacing + 1].any():
+            continue
+        taken[frame] = True
+        found.append(
+            HeardParticle(LABELS[which[frame] + 1], frame / FRAME_RATE, float(best[frame]))
+        )
+    return sorted(found, key=lambda heard: heard.at)
+
+
+def particle_words(
+    frames: np.ndarray[Any, Any],
+    start: float,
+    end: float,
+    turns: Sequence[Turn],
+    readout: ParticleReadout,
+) -> list[Word]:
+    """What the read-out heard in the encoder ``frames`` of ``start..end`` (recording seconds):
+    a ``listened`` mark over the span, then each particle as a word of the turn it falls in
+    (``heard=UNWRITTEN``)."""
+    from lahstats.pipeline.transcribe import speaker_at
+
+    length = min(len(frames), int((end - start) * FRAME_RATE))
+    words = [listened(float(start), float(start + length / FRAME_RATE))]
+    for heard in peaks(readout.posteriors(frames[:length])):
+        at = float(start + heard.at)
+        speaker = speaker_at(at - 0.1, at + 0.1, turns)
+        if speaker is not None:
+            words.append(
+                Word(heard.particle, at - 0.1, at + 0.1, speaker, heard.probability, UNWRITTEN)
+            )
+    return words
+
+
+def listened(start: float, end: float) -> Word:
+    """The mark that the read-out listened to ``start..end``: a word with no text and no
+    speaker. Where a recognition has none (the read-out off, or a recognition stored before
+    it existed), written particles are counted as written."""
+    return Word("", start, end, "", 1.0, UNWRITTEN)
+
+
+def is_unwritten(word: Word) -> bool:
+    return word.heard == UNWRITTEN
+
+
+def _near(word: Word, middle: float) -> bool:
+    return abs((word.start + word.end) / 2 - middle) <= SAME_PARTICLE
+
+
+def with_particles(
+    written: Sequence[Word],
+    unwritten: Sequence[Word],
+    tracked: frozenset[str],
+    thresholds: Mapping[str, float] = THRESHOLDS,
+) -> tuple[Word, ...]:
+    """The corrected ``written`` words, checked and completed by what the read-out heard.
+
+    - A particle written where the read-out listened counts only if it heard that particle
+      there too (any speaker, ``SAME_PARTICLE`` s, at ``FLOOR`` or over): the recogniser,
+      primed with particles, also writes them over English ("help meh?" for "help me?").
+    - A particle heard at or over its threshold that the same speaker did not write within
+      ``SAME_PARTICLE`` s is added.
+    """
+    spans = [(word.start, word.end) for word in unwritten if not word.text]
+    heard = [word for word in unwritten if word.text in tracked]
+    kept: list[Word] = []
+    for word in written:
+        middle = (word.start + word.end) / 2
+        said = set(tokens(word.text)) & set(LABELS[1:]) & tracked
+        if (
+            said
+            and any(low <= middle <= high for low, high in spans)
+            and not any(other.text in said and _near(other, middle) for other in heard)
+        ):
+            continue
+        kept.append(word)
+    added: list[Word] = []
+    for particle in heard:
+        if particle.probability < thresholds.get(particle.text, 1.0):
+            continue
+        middle = (particle.start + particle.end) / 2
+        if any(
+            word.speaker == particle.speaker
+            and _near(word, middle)
+            and particle.text in tokens(word.text)
+            for word in kept
+        ):
+            continue
+        added.append(particle)
+    return tuple(sorted((*kept, *added), key=lambda word: (word.start, word.end)))

@@ -1,0 +1,63 @@
+"""The particle read-out's training speech: its own sentences, and labels where particles are."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lahstats.evaluation import generate, particle_training
+from lahstats.evaluation.synthesis import Voice
+from lahstats.pipeline.count import tokens
+from lahstats.pipeline.particles import FRAME_RATE, LABELS
+
+DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev"
+
+
+def test_training_clauses_are_neither_the_evaluation_generators_nor_particles() -> None:
+    ours = {" ".join(tokens(clause)) for clause in particle_training.CLAUSES}
+    assert not ours & {" ".join(tokens(clause)) for clause in generate.CLAUSES}
+    for text in (*particle_training.CLAUSES, *particle_training.NO_PARTICLE_ENDINGS):
+        assert not set(tokens(text)) & set(LABELS[1:]), text
+
+
+@pytest.mark.skipif(not (DEV / "index.json").is_file(), reason=f"dev set not found at {DEV}")
+def test_no_dev_sentence_is_a_training_clause() -> None:
+    dev = " | ".join(
+        " ".join(tokens(segment["text"]))
+        for transcript in DEV.glob("synthetic/**/*.transcript.json")
+        for segment in json.loads(transcript.read_text())["segments"]
+    )
+    assert not [c for c in particle_training.CLAUSES if " ".join(tokens(c)) in dev]
+
+
+def test_items_end_pieces_with_their_particle() -> None:
+    rng = random.Random(3)
+    for _ in range(200):
+        for piece in particle_training.pieces(rng):
+            said = tokens(piece.text)
+            if piece.particle:
+                spellings = {tokens(s)[-1] for s in generate.SPOKEN[piece.particle]}
+                assert said[-1] in spellings, piece
+            else:
+                assert not set(said) & set(LABELS[1:]), piece
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="apt-get install espeak-ng")
+def test_a_region_labels_its_particles_at_the_ends_of_their_pieces() -> None:
+    made = particle_training.region(random.Random(4), Voice("espeak", "en-us"), seconds=12.0)
+    assert made.audio.dtype == np.float32
+    assert len(made.labels) == int(len(made.audio) / 16_000 * FRAME_RATE)
+    assert set(np.unique(made.labels)) <= {-1, *range(len(LABELS))}
+    # speech is labelled, the silence before the first word is not used
+    assert made.labels[0] == -1
+    assert (made.labels == 0).sum() > FRAME_RATE
+    particle_frames = np.flatnonzero(made.labels > 0)
+    assert len(particle_frames) > 0
+    # each run of particle frames is followed by unused edge frames, then silence or a piece
+    for frame in particle_frames:
+        assert made.labels[min(frame + 8, len(made.labels) - 1)] in (-1, made.labels[frame])
