@@ -190,8 +190,11 @@ def _voice(rng: random.Random, pool: Sequence[Voice]) -> Voice:
     return Voice(base.engine, base.name, pitch_cents=pitch, tempo=tempo)
 
 
-def train(*, regions: int, seed: int, out: Path, strength: float = 0.05) -> ParticleReadout:
-    """Make ``regions`` regions of speech, encode them, fit the read-out, write it to ``out``."""
+def train(
+    *, regions: int, seed: int, out: Path, strength: float = 0.05, frames_out: Path | None = None
+) -> ParticleReadout:
+    """Make ``regions`` regions of speech, encode them, fit the read-out, write it to ``out``
+    (and the pooled frames and labels it was fitted on to ``frames_out``, to try others)."""
     from sklearn.linear_model import LogisticRegression
 
     from lahstats.pipeline.recognisers.whisper import ListeningWhisper, bundled_base
@@ -220,6 +223,8 @@ def train(*, regions: int, seed: int, out: Path, strength: float = 0.05) -> Part
             print(f"region {index}/{regions}, {time.monotonic() - began:.0f} s", flush=True)
     x = np.vstack(features)
     y = np.concatenate(labels)
+    if frames_out is not None:
+        np.savez(frames_out, x=x.astype(np.float16), y=y)
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-6
     model = LogisticRegression(C=strength, max_iter=400, class_weight="balanced")
@@ -243,8 +248,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--strength", type=float, default=0.05, help="inverse L2 strength (C)")
     parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--frames-out", type=Path, help="also keep the pooled frames here")
     args = parser.parse_args(argv)
-    train(regions=args.regions, seed=args.seed, out=args.out, strength=args.strength)
+    train(
+        regions=args.regions,
+        seed=args.seed,
+        out=args.out,
+        strength=args.strength,
+        frames_out=args.frames_out,
+    )
 
 
 if __name__ == "__main__":
