@@ -61,3 +61,15 @@ def test_a_region_labels_its_particles_at_the_ends_of_their_pieces() -> None:
     # each run of particle frames is followed by unused edge frames, then silence or a piece
     for frame in particle_frames:
         assert made.labels[min(frame + 8, len(made.labels) - 1)] in (-1, made.labels[frame])
+
+
+def test_the_fitted_read_out_tells_apart_what_it_was_shown() -> None:
+    # 12 features per frame, each label's frames around a point of its own
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((len(LABELS), 12)) * 3
+    y = np.repeat(np.arange(len(LABELS)), 40)
+    x = (centres[y] + rng.standard_normal((len(y), 12))).astype(np.float16)
+    readout = particle_training.fit(x, y, strength=1.0)
+    assert readout.weights.shape == (len(LABELS), 12)
+    logits = ((centres.astype(np.float32) - readout.mean) / readout.scale) @ readout.weights.T
+    assert (np.argmax(logits + readout.bias, axis=1) == np.arange(len(LABELS))).all()
