@@ -13,6 +13,7 @@ speaker-attributed as ``lahstats eval`` scores it. Run it on a generated set
 from __future__ import annotations
 
 import argparse
+import functools
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from lahstats.evaluation.metrics import WordScores, map_speakers, total_word_sco
 from lahstats.pipeline.particles import LABELS, THRESHOLDS
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.types import Turn, Word
-from lahstats.words.lexicon import load_lexicon
+from lahstats.words.lexicon import Lexicon, load_lexicon
 
 CANDIDATES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.01)  # 1.01: never
 
@@ -58,9 +59,14 @@ def heard(recordings: Sequence[Recording], cache: Path) -> list[Heard]:
     return out
 
 
+@functools.cache  # one lexicon, so correction's rules are made once, not at every score
+def _lexicon() -> Lexicon:
+    return load_lexicon()
+
+
 def score(recordings: Sequence[Heard], thresholds: Mapping[str, float]) -> WordScores:
     """Summed target-word scores of ``recordings`` counted with ``thresholds``."""
-    lexicon = load_lexicon()
+    lexicon = _lexicon()
     scores = []
     for item in recordings:
         assert item.recording.groundtruth is not None

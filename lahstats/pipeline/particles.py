@@ -30,11 +30,13 @@ import numpy as np
 
 from lahstats.errors import ModelUnavailable
 from lahstats.pipeline.count import tokens
+from lahstats.pipeline.transcribe import speaker_at
 from lahstats.pipeline.types import Turn, Word
 
 FRAME_RATE = 50  # Whisper's encoder frames per second
 # Index 0 is "no particle"; the others in the order the read-out's classes were fitted.
 LABELS = ("", "lah", "lor", "leh", "meh", "hor", "ah", "sia")
+PARTICLES = frozenset(LABELS[1:])
 DEFAULT_WEIGHTS = Path(__file__).with_name("particles.npz")
 # What ``Word.heard`` holds for a particle heard by the read-out: the recogniser wrote nothing.
 UNWRITTEN = ""
@@ -173,8 +175,6 @@ def particle_words(
     """What the read-out heard in the encoder ``frames`` of ``start..end`` (recording seconds):
     a ``listened`` mark over the span, then each particle as a word of the turn it falls in
     (``heard=UNWRITTEN``)."""
-    from lahstats.pipeline.transcribe import speaker_at
-
     length = min(len(frames), int((end - start) * FRAME_RATE))
     words = [listened(float(start), float(start + length / FRAME_RATE))]
     for heard in peaks(readout.posteriors(frames[:length])):
@@ -221,7 +221,7 @@ def with_particles(
     kept: list[Word] = []
     for word in written:
         middle = (word.start + word.end) / 2
-        said = set(tokens(word.text)) & set(LABELS[1:]) & tracked
+        said = set(tokens(word.text)) & PARTICLES & tracked
         if (
             said
             and any(low <= middle <= high for low, high in spans)
