@@ -131,8 +131,8 @@ class Settings(BaseSettings):
     # hotwords. Off: on the dev set with tiny.en it lowered target-word F1 from 0.68 to 0.63.
     transcriber_hotwords: bool = False
     transcriber_dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
-    # whisper-base: also count the sentence particles its encoder heard where it wrote none
-    # (pipeline/particles.py; README "Accuracy: what was tried" has the figures with and without).
+    # whisper-base: also count the sentence particles and words its encoder heard where it wrote
+    # none (pipeline/particles.py; README "Accuracy: what was tried" has the figures).
     particle_readout: bool = True
     # Model hub: a read token for gated models (pyannote, MERaLiON), and where downloads are
     # cached (default: huggingface_hub's own cache, ~/.cache/huggingface).

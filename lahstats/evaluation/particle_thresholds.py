@@ -1,4 +1,4 @@
-"""Choose each particle's threshold for the read-out on our own generated speech.
+"""Choose each particle's and word's threshold for the read-outs on our own generated speech.
 
 The recognition of each recording keeps every particle the read-out heard at ``FLOOR`` or over
 (``pipeline.particles``); which of them count is decided by ``recount`` with per-particle
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from lahstats.evaluation.dataset import Recording, load_dataset, reference_turns
 from lahstats.evaluation.metrics import WordScores, map_speakers, total_word_scores, word_scores
-from lahstats.pipeline.particles import LABELS, THRESHOLDS
+from lahstats.pipeline.particles import THRESHOLDS, WORD_LABELS
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.types import Turn, Word
 from lahstats.words.lexicon import Lexicon, load_lexicon
@@ -81,7 +81,7 @@ def choose(recordings: Sequence[Heard], *, rounds: int = 2) -> dict[str, float]:
     """Per-particle thresholds by coordinate ascent on summed F1, from the shipped ones."""
     chosen = dict(THRESHOLDS)
     for _ in range(rounds):
-        for particle in LABELS[1:]:
+        for particle in THRESHOLDS:
             best = max(
                 CANDIDATES,
                 key=lambda value: (score(recordings, {**chosen, particle: value}).f1, -value),
@@ -90,9 +90,13 @@ def choose(recordings: Sequence[Heard], *, rounds: int = 2) -> dict[str, float]:
     return chosen
 
 
+def _words_at(value: float) -> dict[str, float]:
+    return dict.fromkeys(WORD_LABELS[1:], value)
+
+
 def _row(name: str, scores: WordScores) -> str:
     parts = " ".join(
-        f"{word} {t.tp}/{t.fp}/{t.fn}" for word, t in scores.per_word.items() if word in LABELS[1:]
+        f"{word} {t.tp}/{t.fp}/{t.fn}" for word, t in scores.per_word.items() if word in THRESHOLDS
     )
     return f"{name:<22} P {scores.precision:.3f} R {scores.recall:.3f} F1 {scores.f1:.3f} | {parts}"
 
@@ -107,9 +111,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--confirm-cache", type=Path, action="append", default=[])
     args = parser.parse_args(argv)
     chosen_on = heard([r for r in load_dataset(args.dataset) if r.exact and r.rttm], args.cache)
-    never = dict.fromkeys(LABELS[1:], 1.01)
+    never = dict.fromkeys(THRESHOLDS, 1.01)
     print(_row("recogniser alone", score(chosen_on, never)))
+    print(_row("particles only", score(chosen_on, {**THRESHOLDS, **_words_at(1.01)})))
     print(_row("shipped thresholds", score(chosen_on, THRESHOLDS)))
+    print(
+        "one threshold for every word of the words' read-out:",
+        ", ".join(
+            f"{value} {score(chosen_on, {**THRESHOLDS, **_words_at(value)}).f1:.3f}"
+            for value in CANDIDATES
+        ),
+    )
     chosen = choose(chosen_on)
     print(_row("chosen thresholds", score(chosen_on, chosen)))
     print("chosen:", chosen)
@@ -118,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"-- {dataset}")
         for name, thresholds in (
             ("recogniser alone", never),
+            ("particles only", {**THRESHOLDS, **_words_at(1.01)}),
             ("shipped", THRESHOLDS),
             ("chosen", chosen),
         ):

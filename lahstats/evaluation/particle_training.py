@@ -30,7 +30,7 @@ import argparse
 import functools
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,8 @@ from lahstats.pipeline.particles import (
     DEFAULT_WEIGHTS,
     FRAME_RATE,
     LABELS,
+    WORD_LABELS,
+    WORD_WEIGHTS,
     ParticleReadout,
     pooled,
 )
@@ -107,8 +109,9 @@ NO_PARTICLE_ENDINGS = (
 @dataclass(frozen=True, slots=True)
 class Piece:
     text: str  # what the synthesiser is given
-    particle: str | None  # the particle the piece ends with
+    particle: str | None  # the particle (or, for the words' read-out, the word) it ends with
     joined: bool = False  # said straight after the piece before it, as one line
+    said: str | None = None  # how that word was given to the synthesiser, if chosen already
 
 
 def pieces(rng: random.Random) -> list[Piece]:
@@ -130,6 +133,56 @@ def pieces(rng: random.Random) -> list[Piece]:
     return [Piece(f"{clause}.", None)]
 
 
+# The words' read-out: multi-syllable targets and "can", each ending a piece of its own.
+# What may come before a word in its piece (none of them a target or an evaluation carrier).
+WORD_LEADS: dict[str, tuple[str, ...]] = {
+    "walao": ("", "eh", "wah", "oh", "really"),
+    "cheebai": ("", "that", "you", "what", "this"),
+    "lanjiao": ("", "that", "what", "you talk", "this"),
+    "can": ("", "okay", "sure", "also", "where got", "confirm", "sure or not"),
+    "paiseh": ("", "so", "very", "a bit", "quite"),
+    "shiok": ("", "so", "very", "damn", "really"),
+    "sian": ("", "so", "very", "damn", "quite"),
+    "alamak": ("", "oh", "eh", "aiya"),
+    "aiyo": ("", "oh", "eh", "wah"),
+    "bodoh": ("", "so", "very", "you", "damn"),
+    "kiasu": ("", "so", "very", "too", "damn"),
+    "kiasi": ("", "so", "very", "too", "quite"),
+    "bojio": ("", "you", "why you", "again", "they"),
+}
+# Endings that sound like the words but are English: learnt as "no word".
+WORD_LOOKALIKES = (
+    "Sean", "see you", "the shock", "she", "by the sea", "somebody", "bored", "the pie", "to pay",
+    "in Asia", "lunch", "the launch", "cheap", "bye bye", "I owe", "hi you", "alarm", "the market",
+    "the kiosk", "the key", "kiss you", "can't", "cannot", "Ken", "the cane", "a con", "a while",
+    "wow", "allow", "a bow", "the jeep", "the boat", "the show", "sign", "a sin", "the scene",
+    "chi", "the lounge", "my cousin", "a shower", "a chair", "body", "the kayak", "Lego",
+)  # fmt: skip
+
+
+def word_pieces(rng: random.Random) -> list[Piece]:
+    """One item of a region for the words' read-out: a word ending its piece, maybe a clause
+    after it, or a line ending in an English look-alike, a particle or nothing."""
+    roll = rng.random()
+    clause = rng.choice(CLAUSES)
+    if roll < 0.6:
+        word = rng.choice(tuple(WORD_LEADS))
+        said = rng.choice(SPOKEN[word])
+        lead = rng.choice(WORD_LEADS[word])
+        if rng.random() < 0.25:
+            lead = f"{clause}, {lead}" if lead else f"{clause},"
+        text = f"{lead} {said}".strip()
+        text = text[0].upper() + text[1:]
+        if roll < 0.4:
+            return [Piece(f"{text}.", word, said=said)]
+        return [Piece(f"{text},", word, said=said), Piece(f"{rng.choice(CLAUSES)}.", None, True)]
+    if roll < 0.82:
+        return [Piece(f"{clause.capitalize()} {rng.choice(WORD_LOOKALIKES)}.", None)]
+    if roll < 0.92:
+        return [Piece(f"{clause.capitalize()} {rng.choice(SPOKEN[rng.choice(PARTICLES)])}.", None)]
+    return [Piece(f"{clause.capitalize()}.", None)]
+
+
 @functools.cache  # a particle's length in a voice: said once, not at every use
 def _spoken_length(text: str, voice: Voice) -> float:
     return len(speak(text, voice)) / SAMPLE_RATE
@@ -141,12 +194,19 @@ class Region:
     labels: np.ndarray[Any, np.dtype[np.int64]]  # per encoder frame; -1: not used
 
 
-def region(rng: random.Random, voice: Voice, *, seconds: float = 27.0) -> Region:
+def region(
+    rng: random.Random,
+    voice: Voice,
+    *,
+    seconds: float = 27.0,
+    labels: Sequence[str] = LABELS,
+    items: Callable[[random.Random], list[Piece]] = pieces,
+) -> Region:
     """Up to ``seconds`` of one voice: items with pauses, per-frame labels, maybe noise."""
     placed: list[tuple[float, np.ndarray[Any, np.dtype[np.float32]], Piece, float]] = []
     cursor = rng.uniform(0.2, 0.5)
     while True:
-        item = pieces(rng)
+        item = items(rng)
         said = [speak(piece.text, voice) for piece in item]
         gaps = [0.0 if not piece.joined else rng.uniform(0.03, 0.2) for piece in item]
         length = sum(len(a) for a in said) / SAMPLE_RATE + sum(gaps)
@@ -156,37 +216,39 @@ def region(rng: random.Random, voice: Voice, *, seconds: float = 27.0) -> Region
             cursor += gap
             duration = 0.0
             if piece.particle:
-                duration = _spoken_length(rng.choice(SPOKEN[piece.particle]), voice)
+                spelling = piece.said or rng.choice(SPOKEN[piece.particle])
+                duration = _spoken_length(spelling, voice)
             placed.append((cursor, audio, piece, duration))
             cursor += len(audio) / SAMPLE_RATE
         cursor += rng.uniform(0.25, 0.9)
     total = np.zeros(int((cursor + 0.3) * SAMPLE_RATE), dtype=np.float32)
     frames = int(len(total) / SAMPLE_RATE * FRAME_RATE)
-    labels = np.full(frames, -1, dtype=np.int64)
+    frame_labels = np.full(frames, -1, dtype=np.int64)
     gain = rng.uniform(0.3, 0.9)
     for start, audio, _, _ in placed:
         at = int(start * SAMPLE_RATE)
         total[at : at + len(audio)] += audio * gain
-        labels[int(start * FRAME_RATE) : int((start + len(audio) / SAMPLE_RATE) * FRAME_RATE)] = 0
+        end_frame = int((start + len(audio) / SAMPLE_RATE) * FRAME_RATE)
+        frame_labels[int(start * FRAME_RATE) : end_frame] = 0
     for start, audio, piece, duration in placed:
         if not piece.particle:
             continue
         # speak() leaves 50 ms of trimmed edge after the last sound
         said_to = start + len(audio) / SAMPLE_RATE - 0.05
         said_from = said_to - max(0.1, duration - 0.1)
-        labels[
+        frame_labels[
             max(0, int((said_from - 0.15) * FRAME_RATE)) : int((said_to + 0.15) * FRAME_RATE)
         ] = -1
         core = slice(
             int((said_from + 0.2 * duration) * FRAME_RATE),
             int((said_to - 0.2 * duration) * FRAME_RATE) + 1,
         )
-        labels[core] = LABELS.index(piece.particle)
+        frame_labels[core] = labels.index(piece.particle)
     if rng.random() < 0.5:
         level = 10 ** (rng.uniform(-50, -30) / 20)
         noise = np.random.default_rng(rng.randrange(2**32)).standard_normal(len(total))
         total += (noise * level).astype(np.float32)
-    return Region(total, labels)
+    return Region(total, frame_labels)
 
 
 def _voice(rng: random.Random, pool: Sequence[Voice]) -> Voice:
@@ -196,7 +258,9 @@ def _voice(rng: random.Random, pool: Sequence[Voice]) -> Voice:
     return Voice(base.engine, base.name, pitch_cents=pitch, tempo=tempo)
 
 
-def speech_frames(*, regions: int, seed: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+def speech_frames(
+    *, regions: int, seed: int, words: bool = False
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """Make ``regions`` regions of speech and encode them: pooled frames and their labels, every
     particle frame and a quarter of the others."""
     from lahstats.pipeline.recognisers.whisper import ListeningWhisper, bundled_base
@@ -211,7 +275,11 @@ def speech_frames(*, regions: int, seed: int) -> tuple[np.ndarray[Any, Any], np.
     labels: list[np.ndarray[Any, np.dtype[np.int64]]] = []
     began = time.monotonic()
     for index in range(regions):
-        made = region(rng, _voice(rng, pool))
+        made = (
+            region(rng, _voice(rng, pool), labels=WORD_LABELS, items=word_pieces)
+            if words
+            else region(rng, _voice(rng, pool))
+        )
         frames = encoder.encode_clip(made.audio)
         pooled_frames = pooled(frames)[: len(made.labels)]
         wanted = made.labels[: len(pooled_frames)]
@@ -224,7 +292,13 @@ def speech_frames(*, regions: int, seed: int) -> tuple[np.ndarray[Any, Any], np.
     return np.vstack(features), np.concatenate(labels)
 
 
-def fit(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], *, strength: float) -> ParticleReadout:
+def fit(
+    x: np.ndarray[Any, Any],
+    y: np.ndarray[Any, Any],
+    *,
+    strength: float,
+    labels: tuple[str, ...] = LABELS,
+) -> ParticleReadout:
     """A standardiser and a class-balanced multinomial logistic regression (L2, ``C=strength``)."""
     from sklearn.linear_model import LogisticRegression
 
@@ -233,13 +307,14 @@ def fit(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], *, strength: float) ->
     scale = x.std(axis=0) + 1e-6
     model = LogisticRegression(C=strength, max_iter=400, class_weight="balanced")
     model.fit((x - mean) / scale, y)
-    counts = np.bincount(y, minlength=len(LABELS))
-    print("frames per label:", dict(zip(LABELS, counts.tolist(), strict=True)))
+    counts = np.bincount(y, minlength=len(labels))
+    print("frames per label:", dict(zip(labels, counts.tolist(), strict=True)))
     return ParticleReadout(
         mean=mean.astype(np.float32),
         scale=scale.astype(np.float32),
         weights=model.coef_.astype(np.float32),
         bias=model.intercept_.astype(np.float32),
+        labels=labels,
     )
 
 
@@ -259,18 +334,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--regions", type=int, default=REGIONS)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--strength", type=float, default=STRENGTH, help="inverse L2 (C)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument(
+        "--words", action="store_true", help="the words' read-out (WORD_LABELS), not particles'"
+    )
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--frames", type=Path, help="keep the frames here, or fit on them if kept")
     args = parser.parse_args(argv)
     if args.frames is not None and args.frames.is_file():
         with np.load(args.frames) as kept:
             x, y = kept["x"], kept["y"]
     else:
-        x, y = speech_frames(regions=args.regions, seed=args.seed)
+        x, y = speech_frames(regions=args.regions, seed=args.seed, words=args.words)
         if args.frames is not None:
             np.savez(args.frames, x=x, y=y)
-    fit(x, y, strength=args.strength).save(args.out)
-    print(f"wrote {args.out}")
+    labels = WORD_LABELS if args.words else LABELS
+    out = args.out or (WORD_WEIGHTS if args.words else DEFAULT_WEIGHTS)
+    fit(x, y, strength=args.strength, labels=labels).save(out)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

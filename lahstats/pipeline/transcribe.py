@@ -125,7 +125,7 @@ def load_transcriber(settings: Settings, lexicon: Lexicon) -> Transcriber:
     """The recogniser the settings name, loaded once; raises ``ModelUnavailable`` if absent."""
     from lahstats.pipeline.backends import resolve_device
     from lahstats.pipeline.hub import local_model
-    from lahstats.pipeline.particles import bundled_readout
+    from lahstats.pipeline.particles import bundled_readout, bundled_word_readout
     from lahstats.pipeline.recognisers.whisper import (
         BASE_BEAM_SIZE,
         TINY_EXAMPLE,
@@ -153,7 +153,9 @@ def load_transcriber(settings: Settings, lexicon: Lexicon) -> Transcriber:
                 name="whisper-base",
                 hotwords=settings.transcriber_hotwords,
                 beam_size=BASE_BEAM_SIZE,
-                particles=bundled_readout() if settings.particle_readout else None,
+                particles=(
+                    (bundled_readout(), bundled_word_readout()) if settings.particle_readout else ()
+                ),
             )
         case "faster-whisper":
             if not settings.transcriber_model:

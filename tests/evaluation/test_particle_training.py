@@ -13,7 +13,7 @@ import pytest
 from lahstats.evaluation import generate, particle_training
 from lahstats.evaluation.synthesis import Voice
 from lahstats.pipeline.count import tokens
-from lahstats.pipeline.particles import FRAME_RATE, LABELS
+from lahstats.pipeline.particles import FRAME_RATE, LABELS, WORD_LABELS
 
 DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev"
 
@@ -45,6 +45,40 @@ def test_items_end_pieces_with_their_particle() -> None:
                 assert said[-1] in spellings, piece
             else:
                 assert not set(said) & set(LABELS[1:]), piece
+
+
+def test_word_items_end_their_piece_with_the_word_and_look_alikes_hold_no_target() -> None:
+    targets = set(generate.TARGETS)
+    for text in particle_training.WORD_LOOKALIKES:
+        assert not set(tokens(text)) & targets, text
+    rng = random.Random(5)
+    seen = set()
+    for _ in range(400):
+        item = particle_training.word_pieces(rng)
+        for piece in item:
+            if piece.particle:
+                seen.add(piece.particle)
+                assert piece.said in particle_training.SPOKEN[piece.particle]
+                lead = piece.text.rstrip(".,").lower()
+                assert lead.endswith(piece.said), piece
+                # the rest of the piece holds no target ("kee ah see" is the word's own "ah")
+                assert not set(tokens(lead[: -len(piece.said)])) & targets, piece
+            else:  # particles are "none" to the words' read-out
+                assert not set(tokens(piece.text)) & (targets - set(LABELS)), piece
+    assert seen == set(WORD_LABELS[1:])
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="apt-get install espeak-ng")
+def test_a_region_labels_its_words_with_the_words_labels() -> None:
+    made = particle_training.region(
+        random.Random(6),
+        Voice("espeak", "en-us"),
+        seconds=12.0,
+        labels=WORD_LABELS,
+        items=particle_training.word_pieces,
+    )
+    assert set(np.unique(made.labels)) <= {-1, *range(len(WORD_LABELS))}
+    assert (made.labels > 0).any()
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="apt-get install espeak-ng")

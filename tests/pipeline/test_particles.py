@@ -16,8 +16,11 @@ from lahstats.pipeline.particles import (
     LABELS,
     THRESHOLDS,
     UNWRITTEN,
+    WORD_LABELS,
+    WORD_SPACING,
     ParticleReadout,
     bundled_readout,
+    bundled_word_readout,
     is_unwritten,
     peaks,
     pooled,
@@ -125,6 +128,15 @@ def test_a_missing_or_mismatched_read_out_says_how_to_remake_it(tmp_path: Path) 
     assert "other labels" in mismatched.value.message
 
 
+def test_the_words_read_out_loads_with_its_own_labels_only(tmp_path: Path) -> None:
+    words = bundled_word_readout()
+    assert words.labels == WORD_LABELS
+    assert words.posteriors(np.zeros((5, len(words.mean) // 3))).shape == (5, len(WORD_LABELS))
+    words.save(tmp_path / "words.npz")
+    with pytest.raises(ModelUnavailable):  # the particles' labels were asked for
+        ParticleReadout.load(tmp_path / "words.npz")
+
+
 def test_a_saved_read_out_loads_back_the_same(tmp_path: Path) -> None:
     shipped = bundled_readout()
     shipped.save(tmp_path / "copy.npz")
@@ -146,16 +158,19 @@ def test_the_shipped_read_out_hears_the_fixtures_particles_in_whisper_base_frame
     path, truth = two_speakers
     samples, _ = sf.read(path, dtype="float32")
     readout = bundled_readout()
+    words = bundled_word_readout()
     heard: dict[str, list[str]] = {}
     for turn in truth["turns"]:
         clip = samples[int(turn["start"] * 16_000) : int(turn["end"] * 16_000)]
         frames = model.encode_clip(clip)[: int(len(clip) / 16_000 * FRAME_RATE)]
         found = peaks(readout.posteriors(frames))
+        found += peaks(words.posteriors(frames), spacing=WORD_SPACING, labels=WORD_LABELS)
         heard[turn["text"]] = [p.particle for p in found if p.probability >= THRESHOLDS[p.particle]]
-    # "...very long one lah." and "Okay lor, can or not?..." each carry their particle; the
-    # third turn has none.
+    # "Walao, ...very long one lah." and "Okay lor, can or not?..." each carry their particle,
+    # the first its word too; the third turn has none.
     first, second, third = (turn["text"] for turn in truth["turns"])
     assert "lah" in heard[first]
+    assert "walao" in heard[first]
     assert "lor" in heard[second]
     assert heard[third] == []
 
@@ -167,3 +182,17 @@ def test_a_heard_particle_counts_only_from_its_own_threshold() -> None:
     ]
     merged = with_particles([], unwritten, TRACKED, {"sia": 0.9, "lah": 0.7})
     assert [w.text for w in merged] == ["lah"]
+
+
+def test_a_heard_word_is_added_where_nobody_wrote_it_and_written_words_are_never_refused() -> None:
+    written = [_word("So", 0.0), _word("shiok.", 0.3), _word("very", 2.0), _word("Shia.", 2.3)]
+    unwritten = [
+        _word("shiok", 0.35, heard=UNWRITTEN),  # the written one, heard too
+        _word("shiok", 2.35, heard=UNWRITTEN),  # "Shia" was shiok
+        _word("sian", 4.0, heard=UNWRITTEN),  # too unsure for its threshold
+    ]
+    thresholds = {"shiok": 0.9, "sian": 0.999}
+    merged = with_particles(written, unwritten, TRACKED, thresholds)
+    assert [w.text for w in merged] == ["So", "shiok.", "very", "Shia.", "shiok"]
+    # a written word the words' read-out did not hear stays
+    assert with_particles(written, [], TRACKED, thresholds) == tuple(written)

@@ -214,3 +214,76 @@ def test_tiny_keeps_its_own_example_and_custom_words_stay_primed() -> None:
     assert tiny.startswith(TINY_EXAMPLE)
     assert builtin_example() not in tiny
     assert tiny.endswith("Makan.")
+
+
+def _words(text: str, *, start: float = 0.0, step: float = 0.3) -> list[Word]:
+    return [
+        Word(said, start + n * step, start + (n + 1) * step, "A", 0.9)
+        for n, said in enumerate(text.split())
+    ]
+
+
+def test_a_loop_is_found_where_a_run_of_words_starts_repeating() -> None:
+    from lahstats.pipeline.recognisers.whisper import LOOP_REPEATS, loop_start
+
+    def said(text: str) -> list[str]:
+        return text.split()
+
+    assert loop_start(said("so sian the bus late kiasi cheebai kiasi cheebai kiasi cheebai")) == 5
+    assert loop_start(said("you you you")) == 0
+    # said twice is speech ("can, can", "true, true"), not a loop
+    assert loop_start(said("can can true true okay lor okay lor")) is None
+    assert LOOP_REPEATS == 3
+
+
+def test_a_looping_window_keeps_what_was_heard_before_the_loop_and_the_prompt_it_echoed() -> None:
+    from lahstats.pipeline.recognisers.whisper import before_loop
+
+    prompt = LEXICON.example  # "... Aiyo, alamak, bodoh, kiasi, cheebai, lanjiao."
+    heard = _words(
+        "Don't talk lanjiao to me. This laptop already 7 years old, Aiyo, alamak, bodoh, "
+        + "kiasi, cheebai, " * 6
+    )
+    kept = before_loop(heard, prompt)
+    assert " ".join(word.text for word in kept) == (
+        "Don't talk lanjiao to me. This laptop already 7 years old,"
+    )
+    # a window that compresses like a loop but repeats no run is not trusted at all
+    assert before_loop(_words("one two three four five six"), prompt) == []
+
+
+def test_speech_after_a_loop_is_recognised_again(
+    monkeypatch: pytest.MonkeyPatch, two_speakers: tuple[Path, dict[str, Any]]
+) -> None:
+    """The first decoding of the region loops after two words; the rest of the turn time is
+    recognised again on its own, so the words after the loop are not lost."""
+    from types import SimpleNamespace
+
+    from faster_whisper import WhisperModel
+
+    path, truth = two_speakers
+    samples, _ = sf.read(path, dtype="float32")
+    first = truth["turns"][0]
+    turns = (Turn(first["speaker"], first["start"], first["end"]),)
+    audio = Audio(np.ascontiguousarray(samples[: int(first["end"] * 16_000)]))
+    real = WhisperModel.transcribe
+    clips: list[float] = []
+
+    def looping(self: Any, clip: Any, **options: Any) -> Any:
+        clips.append(len(clip) / 16_000)
+        if len(clips) > 1:
+            return real(self, clip, **options)
+        text = "Hello there, you you you you you"
+        said = [SimpleNamespace(word=f" {w}", start=0.4 * n, end=0.4 * n + 0.3, probability=0.9)
+                for n, w in enumerate(text.split(" "))]  # fmt: skip
+        segment = SimpleNamespace(seek=0, text=text, compression_ratio=3.1, words=said)
+        return iter([segment]), None
+
+    monkeypatch.setattr(WhisperModel, "transcribe", looping)
+    whisper = load_transcriber(Settings(), LEXICON)
+    heard = [word for word in transcribe(whisper, audio, turns) if not is_unwritten(word)]
+    assert [word.text for word in heard[:2]] == ["Hello", "there,"]
+    assert len(clips) == 2
+    assert clips[1] < clips[0]  # the turn time after the loop, again
+    assert len(heard) > 4
+    assert "you you you" not in " ".join(word.text for word in heard)

@@ -4,9 +4,11 @@ Whisper tiny.en alone writes almost none of the target words ("lah" -> "lot", "w
 "well, now"). Priming every region with a Singlish sentence that uses the tracked words (the
 lexicon's ``example``) makes it spell them: target-word F1 on dev went from 0.13 to 0.58 with
 oracle turns. Priming has a price: on a short unclear clip Whisper may echo the prompt, so a
-segment made only of tracked words repeated from the prompt is dropped, and so is a segment
-stuck in a repetition loop. Beam search sometimes starts a transcript late and passes over a
-whole first utterance, so turn time that no word covers is recognised again on its own.
+segment made only of tracked words repeated from the prompt is dropped. A window stuck in a
+repetition loop (the prompt's last words, then "kiasi, cheebai" to the end of the window) keeps
+what it heard before the loop, and the speech after it is recognised again. Beam search
+sometimes starts a transcript late and passes over a whole first utterance, so turn time that
+no word covers is recognised again on its own.
 
 Loads weights from disk only (``local_files_only``); never downloads.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +44,15 @@ NO_SPEECH = 0.6
 LOGPROB_FLOOR = -1.0
 # No temperature fallback: re-decoding by random sampling mostly adds hallucinations, makes the
 # same audio give different words from run to run ("You" on silence, now and then), and with
-# beam 5 gave the same F1 on dev as (0.0, 0.4). Repetition loops are dropped instead.
+# beam 5 gave the same F1 on dev as (0.0, 0.4). Repetition loops are cut off instead.
 TEMPERATURES = (0.0,)
-# A segment whose text compresses this well is a repetition loop ("and I'll see you in the next
-# video, and I'll see you..." 30 times after a short clip on dev) and is dropped: Whisper's own
-# threshold for re-decoding, used here to decide what is kept.
+# A window whose text compresses this well is a repetition loop ("and I'll see you in the next
+# video, and I'll see you..." 30 times after a short clip on dev): Whisper's own threshold for
+# re-decoding, used here to decide what is kept.
 COMPRESSION_LIMIT = 2.4
+# A loop is a run of up to LOOP_UNIT words said LOOP_REPEATS times in a row.
+LOOP_UNIT = 8
+LOOP_REPEATS = 3
 
 
 class ListeningWhisper(WhisperModel):  # type: ignore[misc]  # faster-whisper is untyped
@@ -142,6 +148,41 @@ def bundled_base(cache_dir: Path | None = None) -> Path:
     return target
 
 
+def _said(text: str) -> str:
+    return "".join(character for character in text.lower() if character.isalnum())
+
+
+def loop_start(said: Sequence[str]) -> int | None:
+    """Where the first run of up to ``LOOP_UNIT`` words said ``LOOP_REPEATS`` times in a row
+    begins, or ``None``."""
+    for at in range(len(said)):
+        for unit in range(1, LOOP_UNIT + 1):
+            end = at + unit * LOOP_REPEATS
+            if end > len(said):
+                break
+            first = said[at : at + unit]
+            again = (said[at + n * unit : at + (n + 1) * unit] for n in range(1, LOOP_REPEATS))
+            if all(run == first for run in again):
+                return at
+    return None
+
+
+def before_loop(words: Sequence[Word], prompt: str) -> list[Word]:
+    """The words of a looping window that were heard before its loop began, without the run of
+    the prompt's words that led into it ("..., Aiyo, alamak, bodoh, kiasi, cheebai, kiasi,
+    cheebai, ..."). A window that compresses like a loop but repeats no run is dropped whole."""
+    said = [_said(word.text) for word in words]
+    start = loop_start(said)
+    if start is None:
+        return []
+    primed = " ".join(_said(word) for word in prompt.split())
+    echo = 0
+    for length in range(2, start + 1):
+        if f" {' '.join(said[start - length : start])} " in f" {primed} ":
+            echo = length
+    return list(words[: start - echo])
+
+
 def echoes_prompt(text: str, lexicon: Lexicon) -> bool:
     """Two or more tokens, every one a tracked word: the prompt, not the speaker."""
     said = tokens(text)
@@ -197,7 +238,7 @@ class WhisperRecogniser:
         hotwords: bool = False,
         beam_size: int = BEAM_SIZE,
         example: str | None = None,
-        particles: ParticleReadout | None = None,
+        particles: Sequence[ParticleReadout] = (),
     ) -> None:
         if not (model_dir / "model.bin").is_file():
             raise ModelUnavailable(
@@ -210,7 +251,7 @@ class WhisperRecogniser:
         self._prompt = primed_with(lexicon, example)
         # Off by default: measured on dev with tiny.en, hotwords on top of the prompt cost F1.
         self._hotwords = " ".join(lexicon.words) if hotwords else None
-        self._readout = particles
+        self._readouts = tuple(particles)
         self._model = ListeningWhisper(
             str(model_dir),
             device=device,
@@ -226,13 +267,14 @@ class WhisperRecogniser:
         on_progress(STAGE, 0, len(regions))
         for done, (start, end) in enumerate(regions, start=1):
             self._model.frames.clear()
-            heard = self._region(audio, start, end, turns)
-            if self._readout is not None:
-                words.extend(self._particles(audio, start, end, turns, self._readout))
-            # Only where Whisper heard something else in the region: a region it found empty is
-            # noise, and a second try on noise is how it makes up words ("You").
-            for missed_start, missed_end in unheard(turns, heard, start, end) if heard else ():
-                heard.extend(self._region(audio, missed_start, missed_end, turns))
+            heard, looped = self._region(audio, start, end, turns)
+            if self._readouts:
+                words.extend(self._particles(audio, start, end, turns))
+            # Only where Whisper heard something else in the region, or looped: a region it
+            # found empty is noise, and a second try on noise is how it makes up words ("You").
+            retried = unheard(turns, heard, start, end) if heard or looped else []
+            for missed_start, missed_end in retried:
+                heard.extend(self._region(audio, missed_start, missed_end, turns)[0])
             words.extend(heard)
             on_progress(STAGE, done, len(regions))
         return tuple(words)
@@ -243,7 +285,6 @@ class WhisperRecogniser:
         start: float,
         end: float,
         turns: tuple[Turn, ...],
-        readout: ParticleReadout,
     ) -> list[Word]:
         """Particles the read-out hears in the region, from the encoder frames the recogniser
         computed: the first 30 s window is kept from transcription, later windows of a longer
@@ -257,13 +298,14 @@ class WhisperRecogniser:
                 frames = self._model.frames[0]
             else:
                 frames = self._model.encode_clip(audible(audio.slice(at, upto)))
-            heard.extend(particle_words(frames, at, upto, turns, readout))
+            heard.extend(particle_words(frames, at, upto, turns, self._readouts))
             at = upto
         return heard
 
     def _region(
         self, audio: Audio, start: float, end: float, turns: tuple[Turn, ...]
-    ) -> list[Word]:
+    ) -> tuple[list[Word], bool]:
+        """The words heard in ``start..end``, and whether some window of it looped."""
         options: dict[str, Any] = {
             "beam_size": self._beam_size,
             "temperature": list(TEMPERATURES),
@@ -275,29 +317,33 @@ class WhisperRecogniser:
             "log_prob_threshold": LOGPROB_FLOOR,
             "language": "en",  # Singlish is English; a multilingual model must not drift
         }
-        words: list[Word] = []
+        windows: dict[int, list[Any]] = {}
         with warnings.catch_warnings():
             # numpy warns on the empty mean of a silent clip's word alignment; harmless.
             warnings.simplefilter("ignore", RuntimeWarning)
             segments, _ = self._model.transcribe(audible(audio.slice(start, end)), **options)
-            for segment in segments:
-                if segment.compression_ratio > COMPRESSION_LIMIT or echoes_prompt(
-                    segment.text, self._lexicon
-                ):
-                    continue
-                for heard in segment.words or ():
-                    if not heard.word.strip():
-                        continue
-                    at, to = start + heard.start, start + heard.end
-                    speaker = speaker_at(at, to, turns)
-                    if speaker is not None:
-                        words.append(
-                            Word(
-                                heard.word.strip(),
-                                float(at),
-                                float(to),
-                                speaker,
-                                float(heard.probability),
-                            )
-                        )
-        return words
+            for segment in segments:  # decoding happens here, window by window
+                windows.setdefault(segment.seek, []).append(segment)
+        words: list[Word] = []
+        looped = False
+        for window in windows.values():
+            heard = [
+                self._word(said, start, turns)
+                for segment in window
+                if not echoes_prompt(segment.text, self._lexicon)
+                for said in segment.words or ()
+                if said.word.strip()
+            ]
+            # faster-whisper gives every segment the compression ratio of its whole window
+            if window[0].compression_ratio > COMPRESSION_LIMIT:
+                looped = True
+                heard = before_loop(heard, self._prompt)
+            words.extend(heard)
+        return words, looped
+
+    @staticmethod
+    def _word(said: Any, start: float, turns: tuple[Turn, ...]) -> Word:
+        at, to = start + said.start, start + said.end
+        speaker = speaker_at(at, to, turns)
+        assert speaker is not None  # a region lies within turns
+        return Word(said.word.strip(), float(at), float(to), speaker, float(said.probability))
