@@ -109,8 +109,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--confirm", type=Path, action="append", default=[], help="a set only scored"
     )
     parser.add_argument("--confirm-cache", type=Path, action="append", default=[])
+    parser.add_argument(
+        "--sweep", metavar="LABEL", help="only print F1 for each threshold of this one label"
+    )
     args = parser.parse_args(argv)
     chosen_on = heard([r for r in load_dataset(args.dataset) if r.exact and r.rttm], args.cache)
+    if args.sweep:
+        named = [(str(args.dataset), chosen_on)] + [
+            (str(dataset), heard([r for r in load_dataset(dataset) if r.exact and r.rttm], cache))
+            for dataset, cache in zip(args.confirm, args.confirm_cache, strict=True)
+        ]
+        for value in CANDIDATES:
+            f1s = [score(items, {**THRESHOLDS, args.sweep: value}).f1 for _, items in named]
+            rows = zip(named, f1s, strict=True)
+            print(args.sweep, value, " ".join(f"{name} {f1:.3f}" for (name, _), f1 in rows))
+        return
     never = dict.fromkeys(THRESHOLDS, 1.01)
     print(_row("recogniser alone", score(chosen_on, never)))
     print(_row("particles only", score(chosen_on, {**THRESHOLDS, **_words_at(1.01)})))

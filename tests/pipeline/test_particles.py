@@ -196,3 +196,26 @@ def test_a_heard_word_is_added_where_nobody_wrote_it_and_written_words_are_never
     assert [w.text for w in merged] == ["So", "shiok.", "very", "Shia.", "shiok"]
     # a written word the words' read-out did not hear stays
     assert with_particles(written, [], TRACKED, thresholds) == tuple(written)
+
+
+def test_a_written_sian_counts_only_where_the_words_read_out_heard_it_too() -> None:
+    # "Sian went for his medical check up": the name Sean, written as the primed word
+    written = [_word("Sian", 1.0), _word("went", 1.3), _word("so", 4.0), _word("sian.", 4.3)]
+    listened_to = Word("", 0.0, 6.0, "", 1.0, UNWRITTEN)
+    heard = [Word("sian", 4.35, 4.55, "A", 0.7, UNWRITTEN)]  # under its threshold, yet heard
+    merged = with_particles(written, [listened_to, *heard], TRACKED)
+    assert [w.text for w in merged] == ["went", "so", "sian."]
+    # where no read-out listened (a recognition stored before them), it counts as written
+    assert with_particles(written, [], TRACKED) == tuple(written)
+
+
+def test_a_heard_sia_inside_a_heard_word_is_that_words_syllable() -> None:
+    unwritten = [
+        Word("sian", 1.0, 1.2, "A", 0.995, UNWRITTEN),  # the words' read-out: "So sian"
+        Word("sia", 1.3, 1.5, "A", 0.999, UNWRITTEN),  # the particles' read-out, same sound
+        Word("sia", 3.0, 3.2, "A", 0.999, UNWRITTEN),  # "So hot sia": no word there
+        Word("kiasi", 5.0, 5.2, "B", 0.7, UNWRITTEN),  # a word too unsure to count...
+        Word("sia", 5.2, 5.4, "B", 0.999, UNWRITTEN),  # ...leaves the particle as it was
+    ]
+    merged = with_particles([], unwritten, TRACKED)
+    assert [(w.text, w.start) for w in merged] == [("sian", 1.0), ("sia", 3.0), ("sia", 5.2)]
