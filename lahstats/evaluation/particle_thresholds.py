@@ -90,6 +90,11 @@ def choose(recordings: Sequence[Heard], *, rounds: int = 2) -> dict[str, float]:
     return chosen
 
 
+def _scored(dataset: Path, cache: Path) -> list[Heard]:
+    """The recognitions of ``dataset``'s recordings with exact ground truth and an RTTM."""
+    return heard([r for r in load_dataset(dataset) if r.exact and r.rttm], cache)
+
+
 def _words_at(value: float) -> dict[str, float]:
     return dict.fromkeys(WORD_LABELS[1:], value)
 
@@ -113,11 +118,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--sweep", metavar="LABEL", help="only print F1 for each threshold of this one label"
     )
     args = parser.parse_args(argv)
-    chosen_on = heard([r for r in load_dataset(args.dataset) if r.exact and r.rttm], args.cache)
+    chosen_on = _scored(args.dataset, args.cache)
+    confirmed = zip(args.confirm, args.confirm_cache, strict=True)
     if args.sweep:
         named = [(str(args.dataset), chosen_on)] + [
-            (str(dataset), heard([r for r in load_dataset(dataset) if r.exact and r.rttm], cache))
-            for dataset, cache in zip(args.confirm, args.confirm_cache, strict=True)
+            (str(dataset), _scored(dataset, cache)) for dataset, cache in confirmed
         ]
         for value in CANDIDATES:
             f1s = [score(items, {**THRESHOLDS, args.sweep: value}).f1 for _, items in named]
@@ -125,8 +130,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(args.sweep, value, " ".join(f"{name} {f1:.3f}" for (name, _), f1 in rows))
         return
     never = dict.fromkeys(THRESHOLDS, 1.01)
+    particles_only = {**THRESHOLDS, **_words_at(1.01)}
     print(_row("recogniser alone", score(chosen_on, never)))
-    print(_row("particles only", score(chosen_on, {**THRESHOLDS, **_words_at(1.01)})))
+    print(_row("particles only", score(chosen_on, particles_only)))
     print(_row("shipped thresholds", score(chosen_on, THRESHOLDS)))
     print(
         "one threshold for every word of the words' read-out:",
@@ -138,12 +144,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     chosen = choose(chosen_on)
     print(_row("chosen thresholds", score(chosen_on, chosen)))
     print("chosen:", chosen)
-    for dataset, cache in zip(args.confirm, args.confirm_cache, strict=True):
-        confirm = heard([r for r in load_dataset(dataset) if r.exact and r.rttm], cache)
+    for dataset, cache in confirmed:
+        confirm = _scored(dataset, cache)
         print(f"-- {dataset}")
         for name, thresholds in (
             ("recogniser alone", never),
-            ("particles only", {**THRESHOLDS, **_words_at(1.01)}),
+            ("particles only", particles_only),
             ("shipped", THRESHOLDS),
             ("chosen", chosen),
         ):

@@ -279,12 +279,9 @@ def speech_frames(
     features: list[np.ndarray[Any, np.dtype[np.float32]]] = []
     labels: list[np.ndarray[Any, np.dtype[np.int64]]] = []
     began = time.monotonic()
+    classes, items = (WORD_LABELS, word_pieces) if words else (LABELS, pieces)
     for index in range(regions):
-        made = (
-            region(rng, _voice(rng, pool), labels=WORD_LABELS, items=word_pieces)
-            if words
-            else region(rng, _voice(rng, pool))
-        )
+        made = region(rng, _voice(rng, pool), labels=classes, items=items)
         frames = encoder.encode_clip(made.audio)
         pooled_frames = pooled(frames)[: len(made.labels)]
         wanted = made.labels[: len(pooled_frames)]
