@@ -8,6 +8,10 @@ speaker-attributed as ``lahstats eval`` scores it. Run it on a generated set
 (``lahstats.evaluation.generate``), never on the dev set, and confirm on another seed and on dev:
 
     python -m lahstats.evaluation.particle_thresholds /tmp/gen/s2 --cache /tmp/gen/s2-heard
+
+The cache also keeps the encoder frames each read-out read, so a read-out fitted anew
+(``particle_training --out``) is scored on the same recognitions without the recogniser:
+``--readout new-particles.npz`` and ``--word-readout new-words.npz``.
 """
 
 from __future__ import annotations
@@ -18,10 +22,20 @@ import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from lahstats.evaluation.dataset import Recording, load_dataset, reference_turns
 from lahstats.evaluation.metrics import WordScores, map_speakers, total_word_scores, word_scores
-from lahstats.pipeline.particles import THRESHOLDS, WORD_LABELS
+from lahstats.pipeline.particles import (
+    DEFAULT_WEIGHTS,
+    LABELS,
+    THRESHOLDS,
+    WORD_LABELS,
+    WORD_WEIGHTS,
+    ParticleReadout,
+)
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.types import Turn, Word
 from lahstats.words.lexicon import Lexicon, load_lexicon
@@ -34,12 +48,49 @@ class Heard:
     recording: Recording
     words: tuple[Word, ...]
     turns: tuple[Turn, ...]
+    # What the read-outs read: (start, end, encoder frames) per stretch of a region.
+    listened: tuple[tuple[float, float, np.ndarray[Any, Any]], ...] = ()
+
+    def read_by(self, readouts: Sequence[ParticleReadout]) -> Heard:
+        """The same recognition with what ``readouts`` hear in the kept frames in place of what
+        the shipped read-outs heard."""
+        from dataclasses import replace
+
+        from lahstats.pipeline.particles import is_unwritten, particle_words
+
+        if not self.listened:
+            raise SystemExit(f"{self.recording.id}: no frames in the cache; run it again afresh")
+        words = [word for word in self.words if not is_unwritten(word)]
+        for start, end, frames in self.listened:
+            words.extend(particle_words(frames, start, end, self.turns, readouts))
+        return replace(self, words=tuple(sorted(words, key=lambda w: (w.start, w.end))))
+
+
+def _recognised(models: Any, audio: Any) -> tuple[Any, tuple[Any, ...]]:
+    """The pipeline's analysis of ``audio`` and what its read-outs read: (start, end, frames)."""
+    from unittest import mock
+
+    from lahstats.pipeline import particles
+    from lahstats.pipeline.recognisers import whisper
+    from lahstats.pipeline.run import analyze_speech
+
+    read: list[tuple[float, float, np.ndarray[Any, Any]]] = []
+
+    def keeping(frames: Any, start: float, end: float, *args: Any) -> list[Word]:
+        length = min(len(frames), int((end - start) * particles.FRAME_RATE))
+        read.append((start, end, np.asarray(frames[:length], np.float16)))
+        return particles.particle_words(frames, start, end, *args)
+
+    with mock.patch.object(whisper, "particle_words", keeping):
+        analysis = analyze_speech(models, audio)
+    return analysis, tuple(read)
 
 
 def heard(recordings: Sequence[Recording], cache: Path) -> list[Heard]:
-    """Each recording's recognition (words and turns), run once and kept under ``cache``."""
+    """Each recording's recognition (words, turns and the frames the read-outs read), run once
+    and kept under ``cache``."""
     from lahstats.pipeline.decode import decode_files
-    from lahstats.pipeline.run import analyze_speech, load_models
+    from lahstats.pipeline.run import load_models
     from lahstats.settings import get_settings
 
     cache.mkdir(parents=True, exist_ok=True)
@@ -48,14 +99,13 @@ def heard(recordings: Sequence[Recording], cache: Path) -> list[Heard]:
     for recording in recordings:
         path = cache / f"{recording.id}.pkl"
         if path.is_file():
-            words, turns = pickle.loads(path.read_bytes())  # noqa: S301 - our own cache
+            words, turns, *kept = pickle.loads(path.read_bytes())  # noqa: S301 - our own cache
         else:
             models = models or load_models(get_settings())
-            audio = decode_files([recording.audio])
-            analysis = analyze_speech(models, audio)
-            words, turns = analysis.heard, analysis.turns
-            path.write_bytes(pickle.dumps((words, turns)))
-        out.append(Heard(recording, tuple(words), tuple(turns)))
+            analysis, read = _recognised(models, decode_files([recording.audio]))
+            words, turns, kept = analysis.heard, analysis.turns, [read]
+            path.write_bytes(pickle.dumps((words, turns, read)))
+        out.append(Heard(recording, tuple(words), tuple(turns), *kept))
     return out
 
 
@@ -90,9 +140,13 @@ def choose(recordings: Sequence[Heard], *, rounds: int = 2) -> dict[str, float]:
     return chosen
 
 
-def _scored(dataset: Path, cache: Path) -> list[Heard]:
-    """The recognitions of ``dataset``'s recordings with exact ground truth and an RTTM."""
-    return heard([r for r in load_dataset(dataset) if r.exact and r.rttm], cache)
+def _scored(
+    dataset: Path, cache: Path, readouts: Sequence[ParticleReadout] | None = None
+) -> list[Heard]:
+    """The recognitions of ``dataset``'s recordings with exact ground truth and an RTTM, heard
+    by ``readouts`` where given (else as cached)."""
+    items = heard([r for r in load_dataset(dataset) if r.exact and r.rttm], cache)
+    return items if readouts is None else [item.read_by(readouts) for item in items]
 
 
 def _words_at(value: float) -> dict[str, float]:
@@ -117,12 +171,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--sweep", metavar="LABEL", help="only print F1 for each threshold of this one label"
     )
+    parser.add_argument("--readout", type=Path, help="score this particles' read-out instead")
+    parser.add_argument("--word-readout", type=Path, help="score this words' read-out instead")
     args = parser.parse_args(argv)
-    chosen_on = _scored(args.dataset, args.cache)
+    readouts = None
+    if args.readout or args.word_readout:
+        readouts = (
+            ParticleReadout.load(args.readout or DEFAULT_WEIGHTS, LABELS),
+            ParticleReadout.load(args.word_readout or WORD_WEIGHTS, WORD_LABELS),
+        )
+    chosen_on = _scored(args.dataset, args.cache, readouts)
     confirmed = zip(args.confirm, args.confirm_cache, strict=True)
     if args.sweep:
         named = [(str(args.dataset), chosen_on)] + [
-            (str(dataset), _scored(dataset, cache)) for dataset, cache in confirmed
+            (str(dataset), _scored(dataset, cache, readouts)) for dataset, cache in confirmed
         ]
         for value in CANDIDATES:
             f1s = [score(items, {**THRESHOLDS, args.sweep: value}).f1 for _, items in named]
@@ -145,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(_row("chosen thresholds", score(chosen_on, chosen)))
     print("chosen:", chosen)
     for dataset, cache in confirmed:
-        confirm = _scored(dataset, cache)
+        confirm = _scored(dataset, cache, readouts)
         print(f"-- {dataset}")
         for name, thresholds in (
             ("recogniser alone", never),

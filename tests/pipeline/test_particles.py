@@ -15,6 +15,7 @@ from lahstats.pipeline.particles import (
     FRAME_RATE,
     LABELS,
     THRESHOLDS,
+    UNSURE,
     UNWRITTEN,
     WORD_LABELS,
     WORD_SPACING,
@@ -219,3 +220,19 @@ def test_a_heard_sia_inside_a_heard_word_is_that_words_syllable() -> None:
     ]
     merged = with_particles([], unwritten, TRACKED)
     assert [(w.text, w.start) for w in merged] == [("sian", 1.0), ("sia", 3.0), ("sia", 5.2)]
+
+
+def test_a_word_written_unsure_counts_only_where_a_read_out_heard_it() -> None:
+    # A prompted recogniser writes its example's words over speech where none was said, unsure
+    listened_to = Word("", 0.0, 9.0, "", 1.0, UNWRITTEN)
+    written = [
+        Word("bojio", 1.0, 1.3, "A", 0.01, None),  # unsure, not heard: refused
+        Word("Paiseh", 3.0, 3.3, "A", 0.05, None),  # unsure, heard (under its threshold): kept
+        Word("cheebai", 5.0, 5.3, "A", UNSURE, None),  # sure enough: kept unheard
+        Word("can", 7.0, 7.2, "A", 0.01, None),  # "can" is never refused so
+    ]
+    heard = [Word("paiseh", 3.1, 3.3, "A", 0.6, UNWRITTEN)]
+    merged = with_particles(written, [listened_to, *heard], TRACKED)
+    assert [w.text for w in merged] == ["Paiseh", "cheebai", "can"]
+    # where no read-out listened, every written word counts
+    assert with_particles(written, [], TRACKED) == tuple(written)
