@@ -98,6 +98,16 @@ class Voice:
             raise ValueError(f"tempo {self.tempo} is outside 0.25..4")
 
     @property
+    def person(self) -> str:
+        """Who the voice is: flite's and festival's Kal diphone voices are one man, and
+        espeak's accents share their variant's timbre ("en-us+f3" and "en-gb+f3" are one)."""
+        if self.engine == "espeak":
+            return f"espeak+{self.name.partition('+')[2] or 'default'}"
+        if self.engine in ("flite", "festival") and self.name.startswith("kal"):
+            return "kal"
+        return f"{self.engine}-{self.name}"
+
+    @property
     def id(self) -> str:
         """A file-name-safe id, "espeak-en-us+f3-p200-t1.1", that tells the voice apart."""
         parts = [self.engine, self.name]

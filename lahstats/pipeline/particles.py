@@ -4,7 +4,7 @@ Whisper primed with Singlish still leaves most particles unwritten ("Go Maxwell 
 chicken rice..." comes out "Go Maxwell, the chicken rice..."), yet its encoder has heard them.
 A linear read-out of the encoder's frames (each frame with the average of the 0.2 s around it
 and of the 0.3 s before and after) tells "lah", "lor", "leh", "meh", "hor", "ah", "sia" and
-no particle apart; its peaks, one per 0.4 s at most, are particles said there. The read-out is
+no particle apart; its peaks, one per second at most, are particles said there. The read-out is
 fitted on speech we synthesise (``lahstats.evaluation.particle_training``), never on the
 evaluation sets, and ships as ``particles.npz`` beside this module (numpy alone runs it).
 
@@ -100,7 +100,7 @@ THRESHOLDS: dict[str, float] = {
 # 50 -> 0.787, 60 -> 0.790, 75 -> 0.780, 100 -> 0.777), the middle of its plateau; seed 1
 # 0.794 -> 0.795, dev 0.776 -> 0.779.
 SPACING = 50
-# A word lasts longer than a particle: two of its peaks closer than 0.6 s are one word.
+# The words' read-out's: 0.6 s (30 frames; 40, 50 and 75 gave seed 2 the same, within 0.003).
 WORD_SPACING = 30
 # A written particle this close (seconds) to a heard one, same speaker, is the same particle.
 SAME_PARTICLE = 0.6
@@ -166,7 +166,8 @@ class ParticleReadout:
 
     @property
     def spacing(self) -> int:
-        """Frames within which two peaks are one: a word lasts longer than a particle."""
+        """Frames within which two peaks are one: ``SPACING`` for particles, ``WORD_SPACING``
+        for words."""
         return SPACING if self.labels == LABELS else WORD_SPACING
 
     def posteriors(self, frames: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -273,13 +274,15 @@ def with_particles(
 ) -> tuple[Word, ...]:
     """The corrected ``written`` words, checked and completed by what the read-outs heard.
 
-    - A particle (or "sian", ``CONFIRMED``) written where the read-outs listened counts only
-      if they heard it there too (any speaker, ``SAME_PARTICLE`` s, at ``FLOOR`` or over):
-      the recogniser, primed with them, also writes them over English ("help meh?" for "help
-      me?", "Sian" for "Sean").
+    - A particle (or "sian", ``CONFIRMED``), or a word of the words' read-out written with a
+      probability under ``unsure`` (``UNSURE_CONFIRMED``), written where the read-outs
+      listened counts only if they heard it there too (any speaker, ``SAME_PARTICLE`` s, at
+      ``FLOOR`` or over): the recogniser, primed with them, also writes them over English
+      ("help meh?" for "help me?", "Sian" for "Sean", "bojio" over a line with none).
     - A particle or word heard at or over its threshold that the same speaker did not write
-      within ``SAME_PARTICLE`` s is added. Other written words are never refused: the
-      recogniser spells most of them right where the words' read-out is unsure.
+      within ``SAME_PARTICLE`` s is added. Other written words, and words written surely, are
+      never refused: the recogniser spells most of them right where the words' read-out is
+      unsure.
     - A heard "sia" (``IN_WORDS``) is not added where the words' read-out heard a word of the
       same speaker at that word's threshold within ``SAME_PARTICLE`` s: the particles'
       read-out hears "sia" in "Sian", "kiasi" and "kiasu" too.

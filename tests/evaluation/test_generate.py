@@ -12,6 +12,7 @@ import pytest
 from lahstats.evaluation import generate
 from lahstats.evaluation.dataset import load_dataset, reference_turns
 from lahstats.evaluation.evidence import align
+from lahstats.evaluation.synthesis import Voice
 from lahstats.pipeline.count import tokens
 
 DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev"
@@ -98,3 +99,21 @@ def test_alignment_gives_each_reference_word_what_was_written_for_it() -> None:
     spans = {reference[r]: hypothesis[lo:hi] for r, lo, hi in align(reference, hypothesis)}
     assert spans == {"wah": ["wah"], "so": ["so"], "shiok": ["she", "oak"], "lah": ["la"]}
     assert align(["walao", "eh"], []) == [(0, 0, 0), (1, 0, 0)]
+
+
+def test_a_conversation_picks_voices_of_different_people_while_there_are_any() -> None:
+    pool = [
+        Voice("flite", "kal"),
+        Voice("flite", "kal16"),
+        Voice("festival", "kal_diphone"),
+        Voice("espeak", "en-us+f3"),
+        Voice("espeak", "en-gb+f3"),
+        Voice("espeak", "en-029"),
+    ]
+    for seed in range(40):
+        three = generate._pick(random.Random(seed), pool, 3)
+        assert len({voice.person for voice in three}) == 3
+        # more speakers than people: every person once, then other voices of them
+        five = generate._pick(random.Random(seed), pool, 5)
+        assert len(set(five)) == 5
+        assert len({voice.person for voice in five}) == 3

@@ -107,3 +107,17 @@ def test_the_fitted_read_out_tells_apart_what_it_was_shown() -> None:
     assert readout.weights.shape == (len(LABELS), 12)
     logits = ((centres.astype(np.float32) - readout.mean) / readout.scale) @ readout.weights.T
     assert (np.argmax(logits + readout.bias, axis=1) == np.arange(len(LABELS))).all()
+
+
+def test_reverberant_speech_keeps_its_length_and_peak_and_rings_on_after_a_click() -> None:
+    click = np.zeros(16_000, np.float32)
+    click[1_000] = 0.5
+    heard = particle_training.reverberant(click, np.random.default_rng(3))
+    assert heard.dtype == np.float32
+    assert len(heard) == len(click)
+    assert np.isclose(np.abs(heard).max(), 0.5)
+    # nothing before the sound, a tail of energy after it that dies away
+    assert np.abs(heard[:1_000]).max() < 1e-6
+    tail = heard[1_100:]
+    assert (tail**2).sum() > 0
+    assert (tail[:1_600] ** 2).sum() > (tail[-1_600:] ** 2).sum()

@@ -85,3 +85,13 @@ def test_missing_program_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(synthesis.shutil, "which", lambda program: None)
     with pytest.raises(RuntimeError, match="apt-get install espeak-ng"):
         speak(SENTENCE, Voice("espeak", "en-us"))
+
+
+def test_voices_of_one_recorded_person_are_one_person() -> None:
+    assert Voice("flite", "kal").person == Voice("festival", "kal_diphone").person
+    assert Voice("flite", "kal16").person == "kal"
+    assert Voice("flite", "awb").person != "kal"
+    assert Voice("espeak", "en-us+f3").person == Voice("espeak", "en-gb-x-rp+f3").person
+    assert Voice("espeak", "en-us").person == Voice("espeak", "en-029").person
+    assert Voice("espeak", "en-us").person != Voice("espeak", "en-us+m3").person
+    assert Voice("kokoro", "jf_alpha").person != Voice("kokoro", "jf_nezumi").person
