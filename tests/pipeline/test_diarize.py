@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import librosa
 import numpy as np
@@ -133,3 +133,55 @@ def test_sixty_seconds_of_digital_silence_has_nobody_in_it(
     audio = read_audio(shared_data / "dev" / "adversarial" / "silence_60s.wav")
     assert audio.duration == pytest.approx(60.0, abs=0.1)
     assert diarize(diarizer, audio) == ()
+
+
+def test_a_short_reply_between_another_voices_turns_is_its_own_speakers(
+    diarizer: Diarizer, shared_data: Path
+) -> None:
+    # dev_conv01: d02 speaks 24.30-28.03, d01 says "Aiyo." 28.39-28.88, d02 again from 29.68.
+    # The 1.6 s windows that label frames hear mostly d02 around the reply.
+    audio = read_audio(shared_data / "dev/synthetic/conversations/dev_conv01.wav")
+
+    turns = diarize(diarizer, audio)
+
+    def at(second: float) -> set[str]:
+        return {turn.speaker for turn in turns if turn.start <= second < turn.end}
+
+    assert at(28.6) == at(20.5)  # d01, as in its turn before
+    assert at(28.6).isdisjoint(at(26.0) | at(31.0))  # not d02's
+
+
+class _Voices:
+    """WeSpeaker's seam for ``_short_utterances``: a window's vector is its mean fbank frame."""
+
+    def embed_windows(self, fbank: np.ndarray, starts: list[int], length: int) -> np.ndarray:
+        vectors = np.stack([fbank[start : start + length].mean(axis=0) for start in starts])
+        unit: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return unit
+
+
+def test_a_short_stretch_of_speech_goes_whole_to_the_voice_it_resembles_by_a_margin() -> None:
+    a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    leaning = np.array([np.cos(np.radians(47)), np.sin(np.radians(47))])  # b by 0.05 only
+    clearer = np.array([0.6, 0.8])  # b by 0.2
+    fbank = np.tile(a, (1100, 1)).astype(np.float32)
+    fbank[300:360] = b  # 0.6 s of voice b between voice a's speech
+    fbank[500:520] = b  # 0.2 s: too short to tell
+    fbank[600:800] = b  # 2 s: long enough for the windows, left as they labelled it
+    fbank[900:960] = leaning
+    fbank[1000:1060] = clearer
+    active = np.zeros((1100, 2), bool)
+    active[:, 0] = True  # all given to a by the windows
+    regions = [(0.0, 2.9), (3.0, 3.6), (5.0, 5.2), (6.0, 8.0), (9.0, 9.6), (10.0, 10.6)]
+    seam = EmbeddedDiarizer(*(cast(Any, None),) * 2, cast(Any, _Voices()), cast(Any, None))
+
+    relabelled = seam._short_utterances(active, regions, fbank, np.stack([a, b]))
+
+    assert relabelled[300:360, 1].all()
+    assert not relabelled[300:360, 0].any()
+    assert relabelled[:300, 0].all()
+    assert not relabelled[:300, 1].any()
+    for lo, hi in ((500, 520), (600, 800), (900, 960)):
+        assert (relabelled[lo:hi] == active[lo:hi]).all(), (lo, hi)
+    assert relabelled[1000:1060, 1].all()
+    assert not relabelled[1000:1060, 0].any()
