@@ -5,7 +5,8 @@ function returning turns sorted by start, labelled SPEAKER_00, SPEAKER_01... in 
 appearance. The embedded backend takes speech where silero VAD or pyannote's segmentation model
 hears it, clusters 1.6 s windows of speech embedded with WeSpeaker (which tells voices apart), and
 gives every 10 ms of speech to the speaker whose denser GE2E windows (cheap, every 0.5 s) it
-resembles most, and to the runner-up as well where the segmentation model hears two voices. It
+resembles most, and to the runner-up as well where the segmentation model hears two voices; a
+short stretch between pauses then goes whole to the voice its own WeSpeaker vector resembles. It
 must never touch the network, and silence or noise must give no turns at all.
 """
 
