@@ -88,12 +88,21 @@ def test_unheard_finds_turn_time_far_from_every_word() -> None:
     assert unheard([], words, 0.0, 9.0) == []
 
 
-def test_a_word_goes_to_the_turn_it_lies_deepest_in() -> None:
-    turns = [Turn("A", 0.0, 5.0), Turn("B", 4.0, 8.0)]
-    assert speaker_at(4.1, 4.3, turns) == "A"  # B only just started
-    assert speaker_at(4.8, 5.0, turns) == "B"  # A is finishing
+def test_a_word_in_an_overlap_goes_to_the_voice_that_came_in_last() -> None:
+    turns = [Turn("A", 0.0, 5.0), Turn("B", 4.0, 8.0), Turn("A", 6.0, 6.3)]
+    assert speaker_at(4.1, 4.3, turns) == "B"  # B came in over the end of A's sentence
+    assert speaker_at(4.8, 5.0, turns) == "B"
+    assert speaker_at(6.1, 6.2, turns) == "A"  # A's backchannel inside B's turn
+    assert speaker_at(2.0, 2.2, turns) == "A"  # one voice: its turn
     assert speaker_at(8.5, 8.7, turns) == "B"  # just outside: the nearest turn
     assert speaker_at(1.0, 1.2, []) is None
+
+
+def test_a_voice_in_an_overlap_cut_into_runs_still_covers_the_word() -> None:
+    # the diarizer gives the second voice of an overlap as runs a few frames apart
+    turns = [Turn("A", 0.0, 5.0), Turn("B", 4.0, 4.21), Turn("B", 4.24, 4.5)]
+    assert speaker_at(4.12, 4.32, turns) == "B"  # its middle, 4.22, falls between B's runs
+    assert speaker_at(4.6, 4.8, turns) == "A"  # clear of B's runs
 
 
 def test_production_backends_without_a_model_say_which_setting_to_give() -> None:
