@@ -20,7 +20,7 @@ import argparse
 import functools
 import pickle
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,14 @@ from lahstats.evaluation.dataset import Recording, load_dataset, reference_turns
 from lahstats.evaluation.metrics import WordScores, map_speakers, total_word_scores, word_scores
 from lahstats.pipeline.particles import (
     DEFAULT_WEIGHTS,
+    FRAME_RATE,
     LABELS,
     THRESHOLDS,
     WORD_LABELS,
     WORD_WEIGHTS,
     ParticleReadout,
+    is_unwritten,
+    particle_words,
 )
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.types import Turn, Word
@@ -54,10 +57,6 @@ class Heard:
     def read_by(self, readouts: Sequence[ParticleReadout]) -> Heard:
         """The same recognition with what ``readouts`` hear in the kept frames in place of what
         the shipped read-outs heard."""
-        from dataclasses import replace
-
-        from lahstats.pipeline.particles import is_unwritten, particle_words
-
         if not self.listened:
             raise SystemExit(f"{self.recording.id}: no frames in the cache; run it again afresh")
         words = [word for word in self.words if not is_unwritten(word)]
@@ -70,16 +69,15 @@ def _recognised(models: Any, audio: Any) -> tuple[Any, tuple[Any, ...]]:
     """The pipeline's analysis of ``audio`` and what its read-outs read: (start, end, frames)."""
     from unittest import mock
 
-    from lahstats.pipeline import particles
     from lahstats.pipeline.recognisers import whisper
     from lahstats.pipeline.run import analyze_speech
 
     read: list[tuple[float, float, np.ndarray[Any, Any]]] = []
 
     def keeping(frames: Any, start: float, end: float, *args: Any) -> list[Word]:
-        length = min(len(frames), int((end - start) * particles.FRAME_RATE))
+        length = min(len(frames), int((end - start) * FRAME_RATE))
         read.append((start, end, np.asarray(frames[:length], np.float16)))
-        return particles.particle_words(frames, start, end, *args)
+        return particle_words(frames, start, end, *args)
 
     with mock.patch.object(whisper, "particle_words", keeping):
         analysis = analyze_speech(models, audio)
