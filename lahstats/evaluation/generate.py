@@ -36,7 +36,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from lahstats.evaluation.synthesis import SAMPLE_RATE, Voice, available_voices, speak
+from lahstats.evaluation.synthesis import (
+    SAMPLE_RATE,
+    Voice,
+    available_voices,
+    reverberant,
+    speak,
+)
 from lahstats.pipeline.count import tokens
 from lahstats.words.lexicon import load_lexicon
 
@@ -267,13 +273,62 @@ def voice_pool() -> tuple[Voice, ...]:
     return tuple(voice for voice in available_voices() if voice.id not in DEV_VOICES)
 
 
+@dataclass(frozen=True, slots=True)
+class Acoustics:
+    """How a recording's speech overlaps and sounds: talk as the data README describes the dev
+    set ("overlaps, noise, reverb"), drawn apart from the sentences and voices, so a set made
+    with and without it holds the same lines said by the same voices.
+
+    - ``inside``: the share of backchannels said inside the line before, 45-85 % of the way
+      through it ("Aiyo." over a sentence), rather than after it or over its last half second.
+    - ``overlap``: the share of lines that start 0.2-0.8 s before the line before has ended.
+    - ``gains``: each speaker's level, 0 to -3 dB; ``room``: the recording heard in a room.
+    """
+
+    inside: float = 0.0
+    overlap: float = 0.0
+    gains: tuple[float, ...] = ()
+    room: bool = False
+    rng: random.Random | None = None
+
+    @classmethod
+    def drawn(cls, rng: random.Random, speakers: int) -> Acoustics:
+        return cls(
+            inside=0.65,
+            overlap=rng.choice((0.05, 0.15, 0.25, 0.35)),
+            gains=tuple(10 ** (-rng.uniform(0.0, 3.0) / 20) for _ in range(speakers)),
+            room=rng.random() < 0.25,
+            rng=rng,
+        )
+
+    def start(self, kind: str, start: float, before: dict[str, object] | None) -> float:
+        """Where a line of ``kind`` starts, given where it would have (``start``) and the line
+        before it."""
+        if self.rng is None or before is None:
+            return start
+        low, high = float(before["start"]), float(before["end"])  # type: ignore[arg-type]
+        if kind == "backchannel" and before["kind"] != "backchannel":
+            if self.rng.random() < self.inside:
+                return low + self.rng.uniform(0.45, 0.85) * (high - low)
+        elif kind != "backchannel" and self.rng.random() < self.overlap:
+            return max(low + 0.5 * (high - low), high - self.rng.uniform(0.2, 0.8))
+        return start
+
+
 def conversation(
-    rng: random.Random, voices: Sequence[Voice], *, lines: int, zero_targets: bool
+    rng: random.Random,
+    voices: Sequence[Voice],
+    *,
+    lines: int,
+    zero_targets: bool,
+    acoustics: Acoustics | None = None,
 ) -> tuple[np.ndarray, list[dict[str, object]]]:
-    """One recording: ``lines`` turns among ``voices``, some backchannels over the end of a turn.
+    """One recording: ``lines`` turns among ``voices``, some backchannels over the end of a turn,
+    and with ``acoustics`` inside turns, turns over turns, levels and a room.
 
     A zero-target recording holds only near misses and plain clauses, to count false targets.
     """
+    acoustics = acoustics or Acoustics()
     composer = _Composer(rng)
     names = [f"g{index + 1:02d}" for index in range(len(voices))]
     pieces: list[tuple[float, np.ndarray]] = []
@@ -297,8 +352,10 @@ def conversation(
             start = max(0.0, cursor - rng.uniform(0.2, 0.6))
         else:
             start = cursor + rng.uniform(0.15, 0.7)
+        start = acoustics.start(line.kind, start, segments[-1] if segments else None)
         end = start + len(audio) / SAMPLE_RATE
-        pieces.append((start, audio))
+        gain = acoustics.gains[speaker] if acoustics.gains else 1.0
+        pieces.append((start, audio * gain))
         segments.append(
             {
                 "start": round(start, 3),
@@ -317,10 +374,14 @@ def conversation(
     for start, audio in pieces:
         at = int(start * SAMPLE_RATE)
         total[at : at + len(audio)] += audio * 0.7
+    if acoustics.room and acoustics.rng is not None:
+        total = reverberant(total, np.random.default_rng(acoustics.rng.randrange(2**32)))
     return total, segments
 
 
-def generate(out: Path, *, recordings: int, seed: int, lines: int = 18) -> Path:
+def generate(
+    out: Path, *, recordings: int, seed: int, lines: int = 18, dev_like: bool = True
+) -> Path:
     """Write ``recordings`` conversations and an ``index.json`` under ``out``; returns the index."""
     pool = voice_pool()
     if len(pool) < 2:
@@ -344,7 +405,15 @@ def generate(out: Path, *, recordings: int, seed: int, lines: int = 18) -> Path:
             for base in _pick(rng, pool, n_speakers)
         ]
         zero_targets = number % 4 == 0  # every fourth recording: near misses and plain lines only
-        audio, segments = conversation(rng, voices, lines=lines, zero_targets=zero_targets)
+        # drawn apart from the lines and voices: the same conversation whatever its acoustics
+        acoustics = (
+            Acoustics.drawn(random.Random(f"{seed} {number} acoustics"), len(voices))  # noqa: S311
+            if dev_like
+            else None
+        )
+        audio, segments = conversation(
+            rng, voices, lines=lines, zero_targets=zero_targets, acoustics=acoustics
+        )
         noise = rng.choice((None, -55, -48, -42))
         if noise is not None:
             audio = audio + np.random.default_rng(seed * 1000 + number).normal(
@@ -363,12 +432,29 @@ def generate(out: Path, *, recordings: int, seed: int, lines: int = 18) -> Path:
                 "n_speakers": len({s["speaker"] for s in segments}),
                 "duration_s": round(len(audio) / SAMPLE_RATE, 3),
                 "noise_dbfs": noise,
+                "reverb": bool(acoustics and acoustics.room),
+                "overlap_s": round(_overlap_seconds(segments), 3),
                 "voices": [voice.id for voice in voices],
             }
         )
     index = out / "index.json"
     index.write_text(json.dumps({"split": f"generated-{seed}", "entries": entries}, indent=1))
     return index
+
+
+def _overlap_seconds(segments: Sequence[dict[str, object]]) -> float:
+    """Seconds during which two or more speakers talk at once."""
+    edges = sorted(
+        (float(segment[key]), step)  # type: ignore[arg-type]
+        for segment in segments
+        for key, step in (("start", 1), ("end", -1))
+    )
+    talking, since, total = 0, 0.0, 0.0
+    for at, step in edges:
+        if talking >= 2:
+            total += at - since
+        talking, since = talking + step, at
+    return total
 
 
 def _pick(rng: random.Random, pool: Sequence[Voice], n: int) -> list[Voice]:
@@ -443,8 +529,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--recordings", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--lines", type=int, default=18)
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="lines one after another at one level, no room (the sets made before Acoustics)",
+    )
     args = parser.parse_args(argv)
-    index = generate(args.out, recordings=args.recordings, seed=args.seed, lines=args.lines)
+    index = generate(
+        args.out,
+        recordings=args.recordings,
+        seed=args.seed,
+        lines=args.lines,
+        dev_like=not args.plain,
+    )
     print(f"wrote {index}")
 
 

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from lahstats.evaluation.generate import PARTICLES, SPOKEN, voice_pool
-from lahstats.evaluation.synthesis import SAMPLE_RATE, Voice, speak
+from lahstats.evaluation.synthesis import SAMPLE_RATE, Voice, reverberant, speak
 from lahstats.pipeline.particles import (
     DEFAULT_WEIGHTS,
     FRAME_RATE,
@@ -256,27 +256,26 @@ def region(
     return Region(total, frame_labels)
 
 
-def reverberant(
-    audio: np.ndarray[Any, np.dtype[np.float32]], rng: np.random.Generator
+def talked_over(
+    audio: np.ndarray[Any, np.dtype[np.float32]],
+    rng: random.Random,
+    voice: Voice,
 ) -> np.ndarray[Any, np.dtype[np.float32]]:
-    """``audio`` as heard in a room: convolved with a made-up impulse response (the direct
-    sound, then noise decaying by 60 dB over a random 0.2-0.8 s), at a random 0-12 dB of
-    direct over reverberant energy, at the same peak."""
-    from scipy.signal import fftconvolve
-
-    rt60 = rng.uniform(0.2, 0.8)
-    t = np.arange(int(rt60 * SAMPLE_RATE)) / SAMPLE_RATE
-    tail = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60)
-    tail[: int(0.003 * SAMPLE_RATE)] = 0.0  # the first reflection comes a few ms after
-    ratio = 10 ** (rng.uniform(0.0, 12.0) / 10)
-    tail *= np.sqrt(1.0 / (ratio * np.sum(tail**2)))
-    tail[0] = 1.0
-    wet = fftconvolve(audio, tail)[: len(audio)]
-    peak = float(np.abs(audio).max()) or 1.0
-    heard: np.ndarray[Any, np.dtype[np.float32]] = (
-        wet * peak / (float(np.abs(wet).max()) or 1.0)
-    ).astype(np.float32)
-    return heard
+    """``audio`` with ``voice`` talking over parts of it: plain clauses (no particle, no target)
+    with pauses of 0.3-3 s between them, from 5 dB under to 5 dB over the region's speech, so
+    a particle or word may be said over someone else's sentence, as a reply often is."""
+    mixed = audio.copy()
+    level = float(np.sqrt(np.mean(audio[np.abs(audio) > 1e-4] ** 2))) if audio.any() else 0.0
+    gain = 10 ** (rng.uniform(-5.0, 5.0) / 20)
+    cursor = rng.uniform(0.0, 3.0)
+    while cursor < len(audio) / SAMPLE_RATE:
+        said = speak(f"{rng.choice(CLAUSES).capitalize()}.", voice)
+        own = float(np.sqrt(np.mean(said[np.abs(said) > 1e-4] ** 2))) or 1.0
+        at = int(cursor * SAMPLE_RATE)
+        part = said[: len(mixed) - at] * (level * gain / own)
+        mixed[at : at + len(part)] += part.astype(np.float32)
+        cursor += len(said) / SAMPLE_RATE + rng.uniform(0.3, 3.0)
+    return mixed
 
 
 def _voice(rng: random.Random, pool: Sequence[Voice]) -> Voice:
@@ -287,12 +286,13 @@ def _voice(rng: random.Random, pool: Sequence[Voice]) -> Voice:
 
 
 def speech_frames(
-    *, regions: int, seed: int, words: bool = False, reverb: float = 0.0
+    *, regions: int, seed: int, words: bool = False, reverb: float = 0.0, overlap: float = 0.0
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """Make ``regions`` regions of speech and encode them: pooled frames and their labels, every
     particle frame and a quarter of the others. A share ``reverb`` of the regions is heard in a
-    room (``reverberant``), decided apart from the speech, so the speech is the same whatever
-    the share."""
+    room (``reverberant``) and a share ``overlap`` has another voice talking over it
+    (``talked_over``), each decided apart from the speech, so the speech is the same whatever
+    the shares."""
     from lahstats.pipeline.recognisers.whisper import ListeningWhisper, bundled_base
 
     rng = random.Random(seed)  # noqa: S311 - reproducible speech, not secrets
@@ -306,9 +306,14 @@ def speech_frames(
     began = time.monotonic()
     classes, items = (WORD_LABELS, word_pieces) if words else (LABELS, pieces)
     for index in range(regions):
-        made = region(rng, _voice(rng, pool), labels=classes, items=items)
+        made_by = _voice(rng, pool)
+        made = region(rng, made_by, labels=classes, items=items)
         room = np.random.default_rng((seed, index))
         audio = reverberant(made.audio, room) if room.random() < reverb else made.audio
+        other = random.Random(f"{seed} {index} over")  # noqa: S311 - reproducible speech
+        if other.random() < overlap:
+            others = [voice for voice in pool if voice.person != made_by.person] or list(pool)
+            audio = talked_over(audio, other, _voice(other, others))
         frames = encoder.encode_clip(audio)
         pooled_frames = pooled(frames)[: len(made.labels)]
         wanted = made.labels[: len(pooled_frames)]
@@ -360,6 +365,7 @@ STRENGTH = 0.05
 # seed 2, README).
 WORD_SEED = 21
 REVERB = 0.0
+OVERLAP = 0.0
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -373,6 +379,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--reverb", type=float, default=REVERB, help="share of the regions heard in a room"
     )
+    parser.add_argument(
+        "--overlap", type=float, default=OVERLAP, help="share of the regions talked over"
+    )
     parser.add_argument("--out", type=Path)
     parser.add_argument("--frames", type=Path, help="keep the frames here, or fit on them if kept")
     args = parser.parse_args(argv)
@@ -381,7 +390,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             x, y = kept["x"], kept["y"]
     else:
         seed = args.seed if args.seed is not None else WORD_SEED if args.words else SEED
-        x, y = speech_frames(regions=args.regions, seed=seed, words=args.words, reverb=args.reverb)
+        x, y = speech_frames(
+            regions=args.regions,
+            seed=seed,
+            words=args.words,
+            reverb=args.reverb,
+            overlap=args.overlap,
+        )
         if args.frames is not None:
             np.savez(args.frames, x=x, y=y)
     labels = WORD_LABELS if args.words else LABELS

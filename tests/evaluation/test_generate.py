@@ -117,3 +117,47 @@ def test_a_conversation_picks_voices_of_different_people_while_there_are_any() -
         five = generate._pick(random.Random(seed), pool, 5)
         assert len(set(five)) == 5
         assert len({voice.person for voice in five}) == 3
+
+
+def test_dev_like_acoustics_put_backchannels_inside_lines_and_lines_over_lines() -> None:
+    line = {"start": 10.0, "end": 14.0, "kind": "line"}
+    always = generate.Acoustics(inside=1.0, overlap=1.0, rng=random.Random(0))
+    for _ in range(50):
+        inside = always.start("backchannel", 14.3, line)
+        assert 10.0 + 0.45 * 4 <= inside <= 10.0 + 0.85 * 4
+        over = always.start("line", 14.4, line)
+        assert 12.0 <= over < 14.0  # before the line ends, not before its middle
+    never = generate.Acoustics(inside=0.0, overlap=0.0, rng=random.Random(0))
+    assert never.start("backchannel", 14.3, line) == 14.3
+    assert never.start("line", 14.4, line) == 14.4
+    # a backchannel after a backchannel stays where it was; plain acoustics move nothing
+    assert always.start("backchannel", 14.3, {**line, "kind": "backchannel"}) == 14.3
+    assert generate.Acoustics().start("line", 14.4, line) == 14.4
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="apt-get install espeak-ng")
+def test_acoustics_change_when_and_how_lines_are_said_not_what_or_by_whom() -> None:
+    voices = [Voice("espeak", "en-us"), Voice("espeak", "en+f3")]
+    _, plain = generate.conversation(random.Random(4), voices, lines=8, zero_targets=False)
+    acoustics = generate.Acoustics(
+        inside=1.0, overlap=1.0, gains=(1.0, 0.5), room=True, rng=random.Random(1)
+    )
+    audio, overlapped = generate.conversation(
+        random.Random(4), voices, lines=8, zero_targets=False, acoustics=acoustics
+    )
+    assert [(s["speaker"], s["text"]) for s in overlapped] == [
+        (s["speaker"], s["text"]) for s in plain
+    ]
+    assert generate._overlap_seconds(plain) < generate._overlap_seconds(overlapped)
+    assert len(audio) / 16_000 >= max(float(s["end"]) for s in overlapped)  # type: ignore[arg-type]
+
+
+def test_overlap_seconds_count_only_where_two_talk_at_once() -> None:
+    segments = [
+        {"start": 0.0, "end": 4.0},
+        {"start": 3.0, "end": 5.0},
+        {"start": 3.5, "end": 3.7},  # three at once: still counted once
+        {"start": 6.0, "end": 7.0},
+    ]
+    assert generate._overlap_seconds(segments) == pytest.approx(1.0)
+    assert generate._overlap_seconds(segments[3:]) == 0.0

@@ -121,3 +121,20 @@ def test_reverberant_speech_keeps_its_length_and_peak_and_rings_on_after_a_click
     tail = heard[1_100:]
     assert (tail**2).sum() > 0
     assert (tail[:1_600] ** 2).sum() > (tail[-1_600:] ** 2).sum()
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="apt-get install espeak-ng")
+def test_talked_over_speech_keeps_the_region_and_adds_another_voice_near_its_level() -> None:
+    region = particle_training.region(random.Random(5), Voice("espeak", "en-us"), seconds=6.0)
+    over = particle_training.talked_over(region.audio, random.Random(1), Voice("espeak", "en+f3"))
+    assert over.dtype == np.float32
+    assert len(over) == len(region.audio)
+    added = over - region.audio
+    assert np.abs(added).max() > 0.01  # another voice talks somewhere
+    assert (np.abs(added) < 1e-6).mean() > 0.05  # with pauses: not everywhere
+
+    def level(audio: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(audio[np.abs(audio) > 1e-4] ** 2)))
+
+    # from 5 dB under to 5 dB over the region's own speech (a little slack for the pauses)
+    assert 10 ** (-6 / 20) < level(added) / level(region.audio) < 10 ** (6 / 20)
