@@ -16,6 +16,9 @@ What makes it independent of dev:
   random pitch and tempo, so no recording's speakers sound like a dev speaker.
 - **Spellings given to the synthesiser**: each target is said from one of several respellings
   ("wah lau", "wa lao"), since an English synthesiser reads "walao" letter by letter.
+- **Acoustics** as the data README describes dev's ("overlaps, noise, reverb"), drawn apart from
+  the lines and voices (``Acoustics``; ``--plain`` leaves them out): backchannels inside the
+  line before, lines that start before the last one ends, levels, noise and a room.
 
 The ground truth is counted from the canonical text with the counting rule of the data README
 (lower case, ``[a-z]+('[a-z]+)*`` tokens, exact matches), so it is exact by construction.
