@@ -57,14 +57,15 @@ _WINDOW = (0.54 - 0.46 * np.cos(2 * np.pi * np.arange(_FRAME) / (_FRAME - 1))).a
 def fbank_frames(samples: Samples, frames: int) -> Vectors:
     """(frames, 80) Kaldi log-mel energies every 10 ms, zero-padded or cut to ``frames`` so that
     row i lines up with row i of ``embed.mel_frames`` (within the 12 ms of their centring)."""
-    wave = samples.astype(np.float32) * 32768.0  # Kaldi works on 16-bit sample values
+    wave = np.asarray(samples, np.float32)
     if len(wave) < _FRAME:
         wave = np.concatenate([wave, np.zeros(_FRAME - len(wave), np.float32)])
     count = 1 + (len(wave) - _FRAME) // _HOP
     out = np.zeros((frames, _N_MELS), np.float32)
     for lo in range(0, min(count, frames), 4096):  # bounds the FFT buffer on long recordings
         rows = np.arange(lo, min(count, frames, lo + 4096))
-        chunk = wave[rows[:, None] * _HOP + np.arange(_FRAME)[None, :]]
+        # Kaldi works on 16-bit sample values; scaled a block at a time, not as a whole copy
+        chunk = wave[rows[:, None] * _HOP + np.arange(_FRAME)[None, :]] * np.float32(32768.0)
         chunk = chunk - chunk.mean(axis=1, keepdims=True)
         chunk = np.concatenate(
             [chunk[:, :1] * (1 - _PREEMPHASIS), chunk[:, 1:] - _PREEMPHASIS * chunk[:, :-1]], 1

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from lahstats.pipeline import embed
 from lahstats.pipeline.embed import SpeakerEmbedder, embed_speakers, load_embedder
 from lahstats.pipeline.types import SAMPLE_RATE, Audio, Turn
 from lahstats.settings import Settings
@@ -72,3 +73,19 @@ def test_overlapped_speech_is_left_out_when_there_is_enough_clean(
 
 def test_no_turns_no_embeddings(embedder: SpeakerEmbedder) -> None:
     assert embed_speakers(embedder, Audio(np.zeros(SAMPLE_RATE, np.float32)), []) == ()
+
+
+@pytest.mark.parametrize("seconds", [0.001, 0.0249, 0.025, 1.0, 7.01])
+def test_mel_frames_a_block_at_a_time_are_librosas_frames_of_the_whole(
+    seconds: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    samples = np.random.default_rng(1).standard_normal(round(seconds * 16_000)).astype(np.float32)
+    whole = librosa.feature.melspectrogram(
+        y=samples, sr=16_000, n_fft=400, hop_length=160, n_mels=40
+    )
+    for block in (7, 100, 8192):  # blocks that cut the frames anywhere, and one block
+        monkeypatch.setattr(embed, "_BLOCK_FRAMES", block)
+        frames = embed.mel_frames(samples)
+        assert frames.shape == whole.T.shape
+        assert frames.dtype == np.float32
+        np.testing.assert_allclose(frames, whole.T, rtol=1e-5, atol=1e-6 * whole.max())
