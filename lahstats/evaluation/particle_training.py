@@ -265,17 +265,23 @@ def talked_over(
     with pauses of 0.3-3 s between them, from 5 dB under to 5 dB over the region's speech, so
     a particle or word may be said over someone else's sentence, as a reply often is."""
     mixed = audio.copy()
-    level = float(np.sqrt(np.mean(audio[np.abs(audio) > 1e-4] ** 2))) if audio.any() else 0.0
+    level = _speech_level(audio)
     gain = 10 ** (rng.uniform(-5.0, 5.0) / 20)
     cursor = rng.uniform(0.0, 3.0)
     while cursor < len(audio) / SAMPLE_RATE:
         said = speak(f"{rng.choice(CLAUSES).capitalize()}.", voice)
-        own = float(np.sqrt(np.mean(said[np.abs(said) > 1e-4] ** 2))) or 1.0
+        own = _speech_level(said) or 1.0
         at = int(cursor * SAMPLE_RATE)
         part = said[: len(mixed) - at] * (level * gain / own)
         mixed[at : at + len(part)] += part.astype(np.float32)
         cursor += len(said) / SAMPLE_RATE + rng.uniform(0.3, 3.0)
     return mixed
+
+
+def _speech_level(audio: np.ndarray[Any, np.dtype[np.float32]]) -> float:
+    """RMS of the samples that are not silence (above 1e-4); 0.0 where all are."""
+    sounding = audio[np.abs(audio) > 1e-4]
+    return float(np.sqrt(np.mean(sounding**2))) if len(sounding) else 0.0
 
 
 def _voice(rng: random.Random, pool: Sequence[Voice]) -> Voice:
