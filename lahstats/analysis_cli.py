@@ -10,13 +10,21 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from lahstats.errors import LahstatsError
 from lahstats.pipeline.types import SpeakerHints
 from lahstats.settings import get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from lahstats.evaluation.dataset import Recording
+    from lahstats.evaluation.report import EvalReport
+    from lahstats.pipeline.run import Models
+    from lahstats.pipeline.types import Analysis
 
 
 class ProgressBar:
@@ -119,6 +127,13 @@ def analyze(  # noqa: PLR0917  (click passes each option as an argument)
 )
 @click.option("--chunks", is_flag=True, help="Feed each recording as its 30 s chunk files.")
 @click.option(
+    "--incremental",
+    is_flag=True,
+    help="With --chunks: look at each chunk on its own as the service does while a session is "
+    "recorded (a recording without chunk files is cut in 30 s pieces), then finish from the "
+    "chunks' results; prints whole-session processing's scores beside it.",
+)
+@click.option(
     "--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here."
 )
 @click.option("--only", multiple=True, help="Evaluate only these recording ids (repeatable).")
@@ -129,18 +144,22 @@ def analyze(  # noqa: PLR0917  (click passes each option as an argument)
     show_default=True,
     help="der_collar's collar as pyannote.metrics takes it (total width; 0.5 = NIST's +-0.25 s).",
 )
-def evaluate(
-    dataset: Path, chunks: bool, json_out: Path | None, only: tuple[str, ...], collar: float
+def evaluate(  # noqa: PLR0917 -- click passes every option by position
+    dataset: Path,
+    chunks: bool,
+    incremental: bool,
+    json_out: Path | None,
+    only: tuple[str, ...],
+    collar: float,
 ) -> None:
     """Run the pipeline over DATASET_DIR/index.json and score it against the ground truth."""
-    from lahstats.evaluation.dataset import Recording, load_dataset
+    from lahstats.evaluation.dataset import load_dataset
     from lahstats.evaluation.report import RecordingResult, render_table
     from lahstats.evaluation.runner import evaluate as run_evaluation
-    from lahstats.pipeline.decode import decode_files
-    from lahstats.pipeline.run import analyze as run_analysis
     from lahstats.pipeline.run import load_models
-    from lahstats.pipeline.types import Analysis
 
+    if incremental and not chunks:
+        raise click.UsageError("--incremental feeds chunks: give --chunks too")
     settings = get_settings()
     try:
         recordings = load_dataset(dataset)
@@ -154,19 +173,61 @@ def evaluate(
         click.echo(
             f"models: {models.names} loaded in {time.perf_counter() - started:.1f} s", err=True
         )
-
-        def analyze_recording(recording: Recording) -> Analysis:
-            files = list(recording.chunks) if chunks and recording.chunks else [recording.audio]
-            audio = decode_files(files)
-            return run_analysis(models, audio, with_samples=False, with_embeddings=False)
+        whole_session, chunk_by_chunk = _analyzers(models, chunks=chunks)
 
         def on_result(result: RecordingResult) -> None:
             click.echo(f"{result.id}: {result.summary()}", err=True)
 
-        report = run_evaluation(recordings, analyze_recording, collar=collar, on_result=on_result)
+        whole = None
+        if incremental:
+            whole = run_evaluation(recordings, whole_session, collar=collar)
+            click.echo(f"whole session: {_headline(whole)}", err=True)
+        analyze = chunk_by_chunk if incremental else whole_session
+        report = run_evaluation(recordings, analyze, collar=collar, on_result=on_result)
     except LahstatsError as exc:
         raise click.ClickException(str(exc)) from exc
+    if whole is not None:
+        click.echo("whole session:")
+        click.echo(render_table(whole))
+        click.echo("chunk by chunk:")
     click.echo(render_table(report))
+    if whole is not None:
+        click.echo(f"whole session:  {_headline(whole)}")
+        click.echo(f"chunk by chunk: {_headline(report)}")
     if json_out is not None:
         json_out.write_text(json.dumps(report.to_json(), indent=2))
         click.echo(f"wrote {json_out}", err=True)
+
+
+def _analyzers(
+    models: Models, *, chunks: bool
+) -> tuple[Callable[[Recording], Analysis], Callable[[Recording], Analysis]]:
+    """How ``eval`` analyses a recording: whole (from its chunk files joined, with ``chunks``),
+    and chunk by chunk (its chunk files, or its audio cut in 30 s pieces as the app cuts it)."""
+    from lahstats.pipeline.decode import decode_file, decode_files
+    from lahstats.pipeline.incremental import analyze_incrementally, cut_into_chunks
+    from lahstats.pipeline.run import analyze as run_analysis
+
+    def whole_session(recording: Recording) -> Analysis:
+        files = list(recording.chunks) if chunks and recording.chunks else [recording.audio]
+        audio = decode_files(files)
+        return run_analysis(models, audio, with_samples=False, with_embeddings=False)
+
+    def chunk_by_chunk(recording: Recording) -> Analysis:
+        if recording.chunks:
+            pieces = [decode_file(path) for path in recording.chunks]
+        else:
+            pieces = cut_into_chunks(decode_file(recording.audio))
+        return analyze_incrementally(models, pieces)
+
+    return whole_session, chunk_by_chunk
+
+
+def _headline(report: EvalReport) -> str:
+    """Word F1 and DER of a whole set, the figures chunk-by-chunk processing must keep."""
+    overall = report.to_json()["overall"]
+    f1, der = overall["word_f1"], overall["der_collar"]
+    return (
+        f"word F1 {'-' if f1 is None else f'{f1:.3f}'}, "
+        f"DER {'-' if der is None else f'{100 * der:.1f} %'} (collar)"
+    )

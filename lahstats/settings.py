@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     # whisper-base: also count the sentence particles and words its encoder heard where it wrote
     # none (pipeline/particles.py; README "Accuracy: what was tried" has the figures).
     particle_readout: bool = True
+    # Look at each chunk as it arrives (pipeline/incremental.py): `end` then only clusters the
+    # voices, gives words to speakers and cuts samples. The embedded diarizer only; with
+    # pyannote, or off, the whole session is processed after `end`.
+    incremental: bool = True
     # Model hub: a read token for gated models (pyannote, MERaLiON), and where downloads are
     # cached (default: huggingface_hub's own cache, ~/.cache/huggingface).
     hf_token: SecretStr | None = None

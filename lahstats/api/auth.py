@@ -33,11 +33,12 @@ PUBLIC_PATHS: tuple[str, ...] = (
     r"^/static/",
     r"^/dev/token$",
 )
-# Browsers' EventSource cannot set headers, so the progress stream also takes the token as
-# ?access_token=. Only there: a token in a URL ends up in browser history and proxy logs, so no
-# route that acts on data accepts one (our access log records the path without the query).
+# Browsers' EventSource cannot set headers, so the event streams (progress, live counts) also
+# take the token as ?access_token=. Only there: a token in a URL ends up in browser history and
+# proxy logs, so no route that acts on data accepts one (our access log records the path without
+# the query).
 _QUERY_PARAMETER = "access_token"
-_STREAM_SUFFIX = "/events"
+_STREAM_SUFFIXES = ("/events", "/live")
 
 
 class BearerAuthentication(AbstractAuthenticationMiddleware):
@@ -65,7 +66,7 @@ def _token_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 
 def _is_event_stream(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     path: str = connection.scope["path"]
-    return connection.scope.get("method") == "GET" and path.rstrip("/").endswith(_STREAM_SUFFIX)
+    return connection.scope.get("method") == "GET" and path.rstrip("/").endswith(_STREAM_SUFFIXES)
 
 
 def auth_middleware(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
+import structlog
 from litestar import Controller, Request, Response, post, put
 from litestar.datastructures import UploadFile
 from litestar.openapi import ResponseSpec
@@ -20,9 +21,13 @@ from lahstats.api.deps import Caller, DbSession, ProcessRuntime
 from lahstats.api.errors import error_responses
 from lahstats.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limit
 from lahstats.api.schemas import ChunkOut
+from lahstats.errors import Unavailable
+from lahstats.jobs.chunks import enqueue_chunk, looks_at_chunks
 from lahstats.ratelimit import Action
 from lahstats.runtime import Runtime
 from lahstats.sessions.uploads import MAX_CHUNK_NUMBER, ChunkUploads, StoredChunk
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -30,6 +35,19 @@ class ChunkForm:
     file: UploadFile
     # The same bounds as the PUT route's path: a 400 naming the field, like there.
     chunk_number: Annotated[int, msgspec.Meta(ge=0, le=MAX_CHUNK_NUMBER)]
+
+
+async def look_at(db: AsyncSession, runtime: Runtime, stored: StoredChunk) -> None:
+    """A new chunk is committed, then queued to be looked at while the session goes on. A queue
+    that is down loses nothing: ending the session looks at any chunk not yet looked at."""
+    if not stored.created or not looks_at_chunks(runtime.settings):
+        return
+    await db.commit()  # the job must find the chunk
+    chunk = stored.chunk
+    try:
+        await enqueue_chunk(runtime.queue, chunk.session_id, chunk.chunk_number, chunk.sha256)
+    except Unavailable as exc:
+        log.warning("chunk job not queued; end will look at it", error=exc.message)
 
 
 def chunk_response(stored: StoredChunk) -> Response[ChunkOut]:
@@ -98,6 +116,7 @@ class ChunkController(Controller):
             content_type=data.file.content_type,
             filename=data.file.filename,
         )
+        await look_at(db, runtime, stored)
         return chunk_response(stored)
 
     @put(
@@ -125,4 +144,5 @@ class ChunkController(Controller):
             data=await request.body(),
             content_type=request.headers.get("content-type"),
         )
+        await look_at(db, runtime, stored)
         return chunk_response(stored)

@@ -30,6 +30,7 @@ from lahstats.ratelimit import Action
 from lahstats.runtime import Runtime
 from lahstats.sessions.access import session_for_member
 from lahstats.sessions.lifecycle import SessionService
+from lahstats.sessions.live import LiveCounts, follow_live
 from lahstats.sessions.progress import Final, KeepAlive, follow
 from lahstats.storage.keys import session_prefix
 from lahstats.storage.models import ProcessingEvent, RecordingSession
@@ -187,6 +188,43 @@ class SessionController(Controller):
             _event_stream(runtime, session_id, after_id),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+
+    @get(
+        "/{session_id:uuid}/live",
+        summary="Server-sent running word counts while the session is recording (provisional)",
+        description="An `counts` event each time a chunk has been looked at: totals for the "
+        "whole table and per provisional speaker (labels may change when the session ends), "
+        "then a `status` event once the session stops recording. Pass the token as "
+        "`access_token` from a browser's EventSource.",
+        media_type="text/event-stream",
+        responses=error_responses(404),
+    )
+    async def live(
+        self,
+        session_id: FromPath[uuid.UUID],
+        db: DbSession,
+        caller: Caller,
+        runtime: ProcessRuntime,
+    ) -> ServerSentEvent:
+        await session_for_member(db, session_id, caller.user_id)
+        return ServerSentEvent(
+            _live_stream(runtime, session_id),
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+
+async def _live_stream(
+    runtime: Runtime, session_id: uuid.UUID
+) -> AsyncIterator[ServerSentEventMessage]:
+    keepalive = runtime.settings.events_keepalive_seconds
+    async for item in follow_live(runtime.database, session_id, keepalive_seconds=keepalive):
+        if isinstance(item, LiveCounts):
+            yield ServerSentEventMessage(event="counts", data=json.dumps(item.to_json()))
+        elif isinstance(item, KeepAlive):
+            yield ServerSentEventMessage(comment="keep-alive", data=None)
+        else:
+            status = "deleted" if item.session is None else item.session.status
+            yield ServerSentEventMessage(event="status", data=json.dumps({"status": status}))
 
 
 async def _event_stream(

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from lahstats.jobs.chunks import ANALYZE_CHUNK, analyze_chunk
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.jobs.process import PROCESS_SESSION, process_session
 
@@ -21,4 +22,8 @@ async def ping(ctx: dict[str, Any]) -> dict[str, str]:
     return {"worker": resources.worker_name, "at": datetime.now(UTC).isoformat()}
 
 
-JOBS: dict[str, JobFunction] = {"ping": ping, PROCESS_SESSION: process_session}
+JOBS: dict[str, JobFunction] = {
+    "ping": ping,
+    PROCESS_SESSION: process_session,
+    ANALYZE_CHUNK: analyze_chunk,
+}

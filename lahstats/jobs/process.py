@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,8 @@ import structlog
 from arq.worker import Retry
 
 from lahstats.errors import InvalidInput, LahstatsError, NotFound
-from lahstats.jobs.analysis import in_thread
+from lahstats.jobs.analysis import in_thread, on_pipeline_thread
+from lahstats.jobs.chunks import ChunkWork, looks_at_chunks
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.jobs.failures import (
     backoff_seconds,
@@ -39,12 +40,13 @@ from lahstats.jobs.failures import (
 from lahstats.jobs.lease import Lease
 from lahstats.jobs.progress import ProgressLog
 from lahstats.jobs.results import new_segments, new_speakers, recognition_json, sample_blobs
-from lahstats.pipeline.decode import decode_chunks
-from lahstats.pipeline.run import Models, analyze_speech, banded, finish
-from lahstats.pipeline.types import Analysis, Chunk, ProgressHook
+from lahstats.pipeline.decode import ChunkedAudio, decode_chunks
+from lahstats.pipeline.incremental import ChunkResult, assemble, edges_needed
+from lahstats.pipeline.run import BANDS, Models, analyze_speech, banded, finish
+from lahstats.pipeline.types import Analysis, Chunk, ProgressHook, Samples
 from lahstats.speakers.autoclaim import claim_matching_voices
 from lahstats.storage.keys import samples_prefix
-from lahstats.storage.models import SessionStatus
+from lahstats.storage.models import AudioChunk, ChunkAnalysis, SessionStatus
 from lahstats.storage.repositories import (
     ChunkRepository,
     EventRepository,
@@ -53,6 +55,7 @@ from lahstats.storage.repositories import (
     SpeakerRepository,
     TranscriptRepository,
 )
+from lahstats.storage.repositories.analyses import ChunkAnalysisRepository
 from lahstats.webhooks.outbox import record_status_event
 from lahstats.words.custom import group_lexicon
 from lahstats.words.lexicon import Lexicon, load_lexicon
@@ -99,7 +102,10 @@ async def enqueue_processing(
     """Queues the processing of a session; False when that job is already queued or running."""
     session = uuid.UUID(str(session_id))
     return await queue.enqueue(
-        PROCESS_SESSION, str(session), job_id=processing_job_id(session, recovering=recovering)
+        PROCESS_SESSION,
+        str(session),
+        job_id=processing_job_id(session, recovering=recovering),
+        first=True,  # people wait for it; other sessions' chunk jobs do not hold it up
     )
 
 
@@ -161,21 +167,81 @@ class _SessionJob:
 
     async def _process(self) -> dict[str, Any]:
         self.log.info("processing started")
-        self.stage = "loading chunks"
-        chunks = await self._load_chunks()
         self.stage = "loading models"
         models = await self.resources.models.get()
         lexicon = await self._group_lexicon()
-        self.stage = "decode"
-        analysis = await in_thread(
-            lambda hook: analyze_chunks(models, chunks, hook, lexicon=lexicon), self._on_progress
-        )
+        skipped: dict[int, str] = {}
+        if looks_at_chunks(self.settings):
+            analysis, skipped = await self._assemble(models, lexicon)
+        else:
+            self.stage = "loading chunks"
+            chunks = await self._load_chunks()
+            self.stage = "decode"
+            analysis = await in_thread(
+                lambda hook: analyze_chunks(models, chunks, hook, lexicon=lexicon),
+                self._on_progress,
+            )
         self.stage = "saving"
         if self.lease.lost or not await self.lease.beat():
             return self._skip("another runner took the session over")
         sample_keys = await self._store_samples(analysis)
         await self.lease.stop_heartbeat()
-        return await self._save(analysis, sample_keys)
+        return await self._save(analysis, sample_keys, skipped)
+
+    async def _assemble(self, models: Models, lexicon: Lexicon) -> tuple[Analysis, dict[int, str]]:
+        """The session from what its chunk jobs stored: a chunk not yet looked at (its job still
+        queued, lost, or never run) is looked at here, and so is an edge not yet joined; nothing
+        already looked at is decoded or recognised again. Returns the analysis and the chunks
+        that could not be used, with why."""
+        self.stage = "decode"
+        async with self.resources.database.session() as db:
+            rows = await ChunkRepository(db).list_for_session(self.session_id)
+        if not rows:
+            raise InvalidInput(
+                "the recording has no audio: no chunks were uploaded",
+                hint="Upload at least one chunk before ending the session.",
+            )
+        work = ChunkWork(self.resources, self.session_id, models)
+        looks = await work.stored()
+        for done, row in enumerate(rows, start=1):
+            looks[row.chunk_number] = await work.look(row, looks.get(row.chunk_number))
+            await self._on_progress("decode", BANDS["decode"][1] * done, 100 * len(rows))
+        skipped = {n: look.error for n, look in looks.items() if look.error and n in _numbers(rows)}
+        usable = [row for row in rows if looks[row.chunk_number].result is not None]
+        if not usable:
+            reasons = "; ".join(skipped.values())
+            raise InvalidInput(
+                f"no chunk of the recording could be used: {reasons}",
+                hint="Record again; check that the app uploads audio.",
+            )
+        # the edges no chunk job joined (at least the session's last), then speakers labelled
+        # over every chunk, words given to them, counted
+        self.stage = "transcribe"
+        await self._on_progress("transcribe", BANDS["transcribe"][0], 100)
+        edges = await work.join(edges_needed([row.chunk_number for row in usable]), looks)
+        self.stage = "diarize"
+        await self._on_progress("diarize", BANDS["transcribe"][1] + 1, 100)
+        results = [_result(looks[row.chunk_number]) for row in usable]
+        analysis = await on_pipeline_thread(assemble, results, edges, lexicon)
+        await self._on_progress("count", BANDS["count"][1], 100)
+        self.stage = "sample"
+        loop = asyncio.get_running_loop()
+        chunks = {row.chunk_number: row for row in usable}
+
+        def read(number: int) -> Samples:
+            return asyncio.run_coroutine_threadsafe(work.read(chunks[number]), loop).result()
+
+        parts, at = [], 0.0
+        for result in results:
+            parts.append((result.number, at, result.duration))
+            at += result.duration
+        audio = ChunkedAudio(parts, read)
+        finished = await in_thread(
+            lambda hook: finish(models, audio, analysis, on_progress=hook, voice_seconds=60.0),
+            self._on_progress,
+        )
+        self.log.info("assembled from chunks", chunks=len(usable), decoded_again=audio.decoded)
+        return finished, skipped
 
     async def _group_lexicon(self) -> Lexicon:
         """The built-in words plus the session's group's own."""
@@ -213,7 +279,9 @@ class _SessionJob:
             await self.resources.blobs.put(blob.key, blob.data, content_type=blob.content_type)
         return {blob.speaker: blob.key for blob in blobs}
 
-    async def _save(self, analysis: Analysis, sample_keys: dict[str, str]) -> dict[str, Any]:
+    async def _save(
+        self, analysis: Analysis, sample_keys: dict[str, str], skipped: Mapping[int, str]
+    ) -> dict[str, Any]:
         speakers = new_speakers(analysis, sample_keys)
         segments = new_segments(analysis)
         async with self.resources.database.session() as db:
@@ -232,7 +300,17 @@ class _SessionJob:
             await TranscriptRepository(db).replace_for_session(self.session_id, segments, ids)
             heard, turns = recognition_json(analysis)  # what a recount starts from
             await RecognitionRepository(db).replace(self.session_id, heard=heard, turns=turns)
-            await EventRepository(db).append(self.session_id, stage="done", progress=100)
+            events = EventRepository(db)
+            for number, why in sorted(skipped.items()):
+                await events.append(
+                    self.session_id,
+                    stage="skipped",
+                    progress=SAVING_PERCENT,
+                    message=f"chunk {number} was left out: {why}",
+                )
+            # the chunks' looks hold audio at their edges: gone once the results are saved
+            await ChunkAnalysisRepository(db).delete_for_session(self.session_id)
+            await events.append(self.session_id, stage="done", progress=100)
         status = SessionStatus.READY_FOR_CLAIMING if speakers else SessionStatus.COMPLETED
         auto_claimed = await self._claim_matching_voices() if speakers else 0
         self.log.info(
@@ -246,6 +324,7 @@ class _SessionJob:
             "speakers": len(speakers),
             "auto_claimed": auto_claimed,
             "segments": len(segments),
+            "skipped_chunks": sorted(skipped),
             "duration_seconds": round(analysis.duration, 3),
         }
 
@@ -344,3 +423,12 @@ class _SessionJob:
     async def _release_quietly(self) -> None:
         with contextlib.suppress(Exception):
             await self.lease.release()
+
+
+def _numbers(rows: Sequence[AudioChunk]) -> set[int]:
+    return {row.chunk_number for row in rows}
+
+
+def _result(stored: ChunkAnalysis) -> ChunkResult:
+    assert stored.result is not None  # only usable looks get here
+    return ChunkResult.from_bytes(stored.result)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -24,8 +26,13 @@ _HEALTH_CHECK_SUFFIX = ":health-check"
 class JobQueue(Protocol):
     backend: str
 
-    async def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> bool:
-        """Queues ``function(*args)``; False when job ``job_id`` is already queued or running."""
+    async def enqueue(
+        self, function: str, *args: Any, job_id: str | None = None, first: bool = False
+    ) -> bool:
+        """Queues ``function(*args)``; False when job ``job_id`` is already queued or running.
+
+        ``first``: ahead of every job queued without it (a session's end, which people wait
+        for, before other sessions' chunk jobs, which only keep up with recording)."""
         ...
 
     async def ping(self) -> str:  # raises Unavailable
@@ -40,6 +47,8 @@ class InProcessQueue:
     Keeps ARQ's contract, so job functions run the same on both: each run gets a copy of the
     context with ``job_id`` and ``job_try``; a job that raises ``arq.Retry`` runs again after its
     ``defer``, at most ``max_tries`` runs in all; a job id is taken until its job has finished.
+    Jobs queued without ``first`` hold at most ``concurrency - 1`` slots (one at least), so a
+    ``first`` job always has a slot free, or the next one to free up.
     """
 
     backend = "in-process"
@@ -56,25 +65,35 @@ class InProcessQueue:
         self.max_tries = max_tries
         self.functions = dict(functions)
         self._slots = asyncio.Semaphore(concurrency)
+        self._later = asyncio.Semaphore(max(1, concurrency - 1))
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._counter = 0
 
-    async def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> bool:
+    async def enqueue(
+        self, function: str, *args: Any, job_id: str | None = None, first: bool = False
+    ) -> bool:
         if function not in self.functions:
             raise NotFound(f"no job function {function!r}", hint="This is a bug in the caller.")
         self._counter += 1
         key = job_id or f"{function}:{self._counter}"
         if key in self._tasks:
             return False
-        task = asyncio.create_task(self._run(key, self.functions[function], args), name=key)
+        task = asyncio.create_task(
+            self._run(key, self.functions[function], args, first=first), name=key
+        )
         self._tasks[key] = task
         return True
 
-    async def _run(self, key: str, function: JobFunction, args: tuple[Any, ...]) -> Any:
+    async def _run(
+        self, key: str, function: JobFunction, args: tuple[Any, ...], *, first: bool
+    ) -> Any:
         try:
             for job_try in range(1, self.max_tries + 1):
                 # The slot is held while the job runs, not while it waits for its retry.
-                async with self._slots:
+                async with contextlib.AsyncExitStack() as slots:
+                    if not first:
+                        await slots.enter_async_context(self._later)
+                    await slots.enter_async_context(self._slots)
                     started = time.perf_counter()
                     try:
                         result = await function(
@@ -126,10 +145,15 @@ class ArqQueue:
         self.queue_name = queue_name
         self.redis = redis_client(url)
 
-    async def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> bool:
+    async def enqueue(
+        self, function: str, *args: Any, job_id: str | None = None, first: bool = False
+    ) -> bool:
+        # ARQ takes jobs in the order of their score, the time they are due: a ``first`` job is
+        # due an hour ago, ahead of everything queued since (within ARQ's day of expiry).
+        due = datetime.now(UTC) - timedelta(hours=1) if first else None
         try:
             job = await self.redis.enqueue_job(
-                function, *args, _job_id=job_id, _queue_name=self.queue_name
+                function, *args, _job_id=job_id, _queue_name=self.queue_name, _defer_until=due
             )
         except (RedisError, OSError) as exc:
             raise Unavailable(

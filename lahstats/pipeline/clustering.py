@@ -27,12 +27,14 @@ MAX_CLUSTERED = 1000
 REFINE_ROUNDS = 5
 
 
-def cluster(embeddings: Vectors, hints: SpeakerHints) -> npt.NDArray[np.int64]:
+def cluster(
+    embeddings: Vectors, hints: SpeakerHints, *, min_windows: int = MIN_CLUSTER_WINDOWS
+) -> npt.NDArray[np.int64]:
     """A speaker index per window.
 
     Average-linkage clustering on cosine distance proposes k = 2..MAX_SPEAKERS speakers; the k
     whose clusters have the best silhouette wins, or one speaker when even that is below
-    MIN_SILHOUETTE. Only clusters of at least MIN_CLUSTER_WINDOWS count as speakers: the rest
+    MIN_SILHOUETTE. Only clusters of at least ``min_windows`` count as speakers: the rest
     are windows of mixed voices, laughter or a blip, and join the nearest speaker afterwards.
     """
     from scipy.cluster.hierarchy import fcluster, linkage
@@ -47,7 +49,7 @@ def cluster(embeddings: Vectors, hints: SpeakerHints) -> npt.NDArray[np.int64]:
     low, high = _bounds(hints, len(sample))
     best: tuple[float, npt.NDArray[np.int64]] | None = None
     for speakers in range(max(2, low), high + 1):
-        cut = _cut(tree, speakers, len(sample))
+        cut = _cut(tree, speakers, len(sample), min_windows)
         if cut is None:
             break
         labels = np.argmax(sample @ centroids(sample, cut).T, axis=1)
@@ -69,13 +71,15 @@ def _bounds(hints: SpeakerHints, count: int) -> tuple[int, int]:
     return low, max(low, min(hints.maximum or MAX_SPEAKERS, count))
 
 
-def _cut(tree: Vectors, speakers: int, count: int) -> npt.NDArray[np.int64] | None:
+def _cut(
+    tree: Vectors, speakers: int, count: int, min_windows: int
+) -> npt.NDArray[np.int64] | None:
     """Windows labelled with ``speakers`` big clusters (small ones join the nearest), or None."""
     from scipy.cluster.hierarchy import fcluster
 
     for clusters in range(speakers, count + 1):
         labels = fcluster(tree, t=clusters, criterion="maxclust") - 1
-        big = _speakers(labels)
+        big = _speakers(labels, min_windows)
         if len(big) >= speakers:
             break
     else:
@@ -102,11 +106,11 @@ def _silhouette(distances: Vectors, labels: npt.NDArray[np.int64]) -> float:
     return float(np.where(sizes[labels] > 1, values, 0.0).mean())
 
 
-def _speakers(labels: npt.NDArray[np.int64]) -> list[int]:
+def _speakers(labels: npt.NDArray[np.int64], min_windows: int) -> list[int]:
     """Clusters big enough to be a voice, largest first."""
     sizes = np.bincount(labels)
     order = np.argsort(-sizes, kind="stable")
-    return [int(k) for k in order if sizes[k] >= MIN_CLUSTER_WINDOWS]
+    return [int(k) for k in order if sizes[k] >= min_windows]
 
 
 def _refine(embeddings: Vectors, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

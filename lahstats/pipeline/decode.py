@@ -20,7 +20,7 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -286,3 +286,46 @@ def _as_file(data: bytes, fmt: AudioFormat) -> Iterator[str]:
 
 def _timeout(data: bytes) -> float:
     return 30.0 + _SECONDS_PER_MEGABYTE * len(data) / 1_000_000
+
+
+class ChunkedAudio:
+    """A session's audio as its chunks, each decoded only when a slice falls in it (the last few
+    kept): what the end step of chunk-by-chunk processing cuts samples and voices from, without
+    ever holding the whole session decoded. ``parts`` are ``(chunk number, seconds into the
+    session, seconds long)`` in order; ``read(number)`` gives a chunk's decoded samples."""
+
+    def __init__(
+        self,
+        parts: Sequence[tuple[int, float, float]],
+        read: Callable[[int], Samples],
+        *,
+        keep: int = 4,
+    ) -> None:
+        self.parts = list(parts)
+        self.read = read
+        self.keep = keep
+        self._decoded: dict[int, Samples] = {}
+        self.decoded = 0  # chunks decoded so far, for tests and logs
+
+    @property
+    def duration(self) -> float:
+        return max((at + length for _, at, length in self.parts), default=0.0)
+
+    def slice(self, start: float, end: float) -> Samples:
+        pieces = []
+        for number, at, length in self.parts:
+            if at + length <= start or at >= end:
+                continue
+            samples = self._samples(number)
+            lo = max(0, round((start - at) * SAMPLE_RATE))
+            hi = min(len(samples), round((end - at) * SAMPLE_RATE))
+            pieces.append(samples[lo : max(lo, hi)])
+        return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+
+    def _samples(self, number: int) -> Samples:
+        if number not in self._decoded:
+            if len(self._decoded) >= self.keep:
+                del self._decoded[next(iter(self._decoded))]
+            self._decoded[number] = self.read(number)
+            self.decoded += 1
+        return self._decoded[number]

@@ -9,6 +9,7 @@ for the network. Loading goes through one cache so the diarizer and the embedder
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,7 +21,7 @@ from lahstats.errors import ModelUnavailable
 from lahstats.pipeline.backends import package_file
 from lahstats.pipeline.types import (
     SAMPLE_RATE,
-    Audio,
+    AudioSource,
     ProgressHook,
     Samples,
     Turn,
@@ -181,12 +182,15 @@ def load_embedder(settings: Settings) -> SpeakerEmbedder:
 
 def embed_speakers(
     embedder: SpeakerEmbedder,
-    audio: Audio,
+    audio: AudioSource,
     turns: Sequence[Turn],
     *,
+    longest: float | None = None,
     on_progress: ProgressHook = no_progress,
 ) -> tuple[VoiceEmbedding, ...]:
-    """One vector per speaker, from the parts of their turns where nobody else talks."""
+    """One vector per speaker, from the parts of their turns where nobody else talks; with
+    ``longest``, from at most that many seconds of them, the longest stretches first (a long
+    session's end step decodes only those)."""
     speakers = list(dict.fromkeys(t.speaker for t in sorted(turns, key=lambda t: t.start)))
     found = []
     for done, speaker in enumerate(speakers):
@@ -196,6 +200,8 @@ def embed_speakers(
         clean = _clean_stretches(own, others)
         if sum(end - start for start, end in clean) < _MIN_CLEAN_SECONDS:
             clean = [(t.start, t.end) for t in own]
+        if longest is not None:
+            clean = _longest_first(clean, longest)
         pieces = [audio.slice(start, end) for start, end in clean]
         samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
         if len(samples) == 0:
@@ -205,17 +211,38 @@ def embed_speakers(
     return tuple(found)
 
 
+def _longest_first(
+    stretches: Sequence[tuple[float, float]], seconds: float
+) -> list[tuple[float, float]]:
+    """The longest stretches adding up to ``seconds`` (the last one cut), in time order."""
+    kept: list[tuple[float, float]] = []
+    left = seconds
+    for start, end in sorted(stretches, key=lambda s: s[0] - s[1]):
+        if left <= 0:
+            break
+        kept.append((start, min(end, start + left)))
+        left -= end - start
+    return sorted(kept)
+
+
 def _clean_stretches(own: Sequence[Turn], others: Sequence[Turn]) -> list[tuple[float, float]]:
     """The speaker's turns, trimmed at the edges, minus every stretch another speaker holds."""
+    taken: list[tuple[float, float]] = []  # the other speakers' time, merged, in order
+    for turn in sorted(others, key=lambda t: t.start):
+        if taken and turn.start <= taken[-1][1]:
+            taken[-1] = (taken[-1][0], max(taken[-1][1], turn.end))
+        else:
+            taken.append((turn.start, turn.end))
+    ends = [end for _, end in taken]
     stretches = []
     for turn in own:
-        pieces = [(turn.start + _EDGE_TRIM, turn.end - _EDGE_TRIM)]
-        for other in others:
-            pieces = [
-                (lo, hi)
-                for start, end in pieces
-                for lo, hi in ((start, min(end, other.start)), (max(start, other.end), end))
-                if hi > lo
-            ]
-        stretches += pieces
+        at, end = turn.start + _EDGE_TRIM, turn.end - _EDGE_TRIM
+        for lo, hi in taken[bisect.bisect_right(ends, at) :]:
+            if lo >= end:
+                break
+            if lo > at:
+                stretches.append((at, lo))
+            at = max(at, hi)
+        if end > at:
+            stretches.append((at, end))
     return stretches

@@ -25,6 +25,7 @@ from lahstats.pipeline.transcribe import Transcriber, load_transcriber, transcri
 from lahstats.pipeline.types import (
     Analysis,
     Audio,
+    AudioSource,
     ProgressHook,
     SpeakerHints,
     no_progress,
@@ -143,14 +144,16 @@ def analyze_speech(
 
 def finish(
     models: Models,
-    audio: Audio,
+    audio: AudioSource,
     analysis: Analysis,
     *,
     on_progress: ProgressHook = no_progress,
     with_samples: bool = True,
     with_embeddings: bool = True,
+    voice_seconds: float | None = None,
 ) -> Analysis:
-    """Sample clips and voice embeddings per speaker: progress 95 to 100."""
+    """Sample clips and voice embeddings per speaker: progress 95 to 100; a voice from at most
+    ``voice_seconds`` of each speaker's clean speech when given."""
     hook = banded(on_progress)
     clock = _Clock()
     samples = analysis.samples
@@ -161,7 +164,13 @@ def finish(
     hook("sample", 1, 1)
     if with_embeddings:
         with clock.stage("embed"):
-            embeddings = embed_speakers(models.embedder, audio, analysis.turns, on_progress=hook)
+            embeddings = embed_speakers(
+                models.embedder,
+                audio,
+                analysis.turns,
+                longest=voice_seconds,
+                on_progress=hook,
+            )
     hook("embed", 1, 1)
     return replace(
         analysis,

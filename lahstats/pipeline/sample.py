@@ -20,7 +20,7 @@ from lahstats.errors import ConfigurationError
 from lahstats.pipeline.ffmpeg import run_tool, short_reason
 from lahstats.pipeline.types import (
     SAMPLE_RATE,
-    Audio,
+    AudioSource,
     ProgressHook,
     Sample,
     Samples,
@@ -44,7 +44,7 @@ Interval = tuple[float, float]
 
 
 def cut_samples(
-    audio: Audio,
+    audio: AudioSource,
     turns: Sequence[Turn],
     *,
     seconds: float = 5.0,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +60,16 @@ class Audio:
         lo = max(0, round(start * self.sample_rate))
         hi = min(len(self.samples), round(end * self.sample_rate))
         return self.samples[lo : max(lo, hi)]
+
+
+class AudioSource(Protocol):
+    """Audio that slices can be taken from: ``Audio``, or a session's chunks decoded only where
+    a slice falls (``decode.ChunkedAudio``), for the stages that need a few seconds of it."""
+
+    @property
+    def duration(self) -> float: ...
+
+    def slice(self, start: float, end: float) -> Samples: ...
 
 
 @dataclass(frozen=True, slots=True)

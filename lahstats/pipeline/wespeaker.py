@@ -26,6 +26,7 @@ from lahstats.pipeline.types import SAMPLE_RATE, Samples
 Vectors = npt.NDArray[np.float32]
 
 ENCODER_NAME = "wespeaker-community1"
+EMBEDDING_SIZE = 256
 # torchaudio.compliance.kaldi.fbank as pyannote's WeSpeaker wrapper calls it: 80 bands, 25 ms
 # Hamming frames every 10 ms, 512-point FFT, pre-emphasis 0.97, no dither, snip_edges.
 _N_MELS = 80
@@ -86,7 +87,7 @@ class WeSpeakerEncoder:
 
     def embed_windows(self, fbank: Vectors, starts: Sequence[int], length: int) -> Vectors:
         if len(starts) == 0:
-            return np.zeros((0, 256), np.float32)
+            return np.zeros((0, EMBEDDING_SIZE), np.float32)
         need = max(starts) + length
         if len(fbank) < need:
             fbank = np.concatenate([fbank, np.zeros((need - len(fbank), _N_MELS), np.float32)])

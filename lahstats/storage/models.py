@@ -167,6 +167,46 @@ class AudioChunk(SQLModel, table=True):
     created_at: datetime = _created_at()
 
 
+class ChunkAnalysis(SQLModel, table=True):
+    """What looking at one uploaded chunk left (``pipeline.incremental.ChunkResult``), stored by
+    its job as the chunk arrives so that ending the session decodes and recognises it no more.
+
+    ``sha256`` is the chunk's and ``models`` the models' that made it: a result of other bytes or
+    other models is made again. A chunk that could not be used keeps ``error`` and no result.
+    """
+
+    __tablename__ = "chunk_analyses"
+    __table_args__ = (sa.UniqueConstraint("session_id", "chunk_number"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    session_id: uuid.UUID = Field(foreign_key="sessions.id", ondelete="CASCADE")
+    chunk_number: int
+    sha256: str = Field(max_length=64)
+    models: str = Field(max_length=256)
+    digest: str = Field(max_length=64)  # of ``result``: which look an edge was joined from
+    result: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    seconds: float = 0.0  # how long the look took
+    created_at: datetime = _created_at()
+
+
+class ChunkEdge(SQLModel, table=True):
+    """The words heard across the edge between two chunks (``pipeline.incremental.EdgeWords``);
+    -1 stands for the session's start (left) or end (right). ``made_from`` names the digests of
+    the two looks it was joined from: an edge of looks since replaced is joined again."""
+
+    __tablename__ = "chunk_edges"
+    __table_args__ = (sa.UniqueConstraint("session_id", "left_number", "right_number"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    session_id: uuid.UUID = Field(foreign_key="sessions.id", ondelete="CASCADE")
+    left_number: int
+    right_number: int
+    made_from: str = Field(max_length=160)
+    words: str = Field(sa_type=sa.Text)
+    created_at: datetime = _created_at()
+
+
 class SessionSpeaker(SQLModel, table=True):
     __tablename__ = "session_speakers"
     __table_args__ = (

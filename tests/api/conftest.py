@@ -75,7 +75,9 @@ class RecordingQueue:
     backend: str = "recording"
     jobs: list[tuple[str, tuple[Any, ...], str | None]] = field(default_factory=list)
 
-    async def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> bool:
+    async def enqueue(
+        self, function: str, *args: Any, job_id: str | None = None, first: bool = False
+    ) -> bool:
         if job_id is not None and any(queued == job_id for _, _, queued in self.jobs):
             return False
         self.jobs.append((function, args, job_id))

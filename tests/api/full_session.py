@@ -22,6 +22,7 @@ from sqlmodel import SQLModel
 from lahstats.storage.database import Database
 from lahstats.storage.keys import sample_key
 from lahstats.storage.models import (
+    ChunkAnalysis,
     SessionRecognition,
     SessionStatus,
     Webhook,
@@ -34,6 +35,7 @@ from lahstats.storage.repositories import (
     SpeakerRepository,
     TranscriptRepository,
 )
+from lahstats.storage.repositories.analyses import ChunkAnalysisRepository
 from tests.api.audio import tone
 from tests.api.conftest import Api, User
 
@@ -104,6 +106,18 @@ async def full_session(
             ids,
         )
         db.add(SessionRecognition(session_id=session_id, heard="[]", turns="[]"))
+        # what chunk jobs leave while a session records (dropped when it is processed)
+        await ChunkAnalysisRepository(db).put(
+            ChunkAnalysis(
+                session_id=session_id,
+                chunk_number=0,
+                sha256="0" * 64,
+                models="test",
+                digest="d",
+                result=b"look",
+            )
+        )
+        await ChunkAnalysisRepository(db).put_edge(session_id, None, 0, made_from="-:d", words="[]")
         hook = Webhook(group_id=uuid.UUID(group["id"]), url="http://127.0.0.1:9/", secret="k" * 32)
         db.add(hook)
         await db.flush()

@@ -119,7 +119,10 @@ async def test_ending_twice_queues_one_job_and_later_uploads_are_409(api: Api) -
     assert first.status_code == again.status_code == 202
     assert first.json() == {"id": sid, "status": "processing"}
     assert again.json()["status"] == "processing"
-    assert [(name, args) for name, args, _ in api.queue.jobs] == [("process_session", (sid,))]
+    assert [(name, args) for name, args, _ in api.queue.jobs] == [
+        ("analyze_chunk", (sid, 0)),  # queued when it arrived, to be looked at at once
+        ("process_session", (sid,)),
+    ]
 
     status = (await api.client.get(f"/sessions/{sid}/status", headers=ben.headers)).json()
     assert status == {

@@ -84,6 +84,26 @@ async def test_record_process_claim_and_see_wrapped(
         )
         sid = session["id"]
 
+        chunks_sent = len(chunk_files(shared_data))
+        live_counts: list[dict[str, Any]] = []
+        all_looked_at = asyncio.Event()
+
+        async def watch_live() -> list[dict[str, Any]]:
+            # as the page's EventSource does: the token in the query
+            token = ben["Authorization"].removeprefix("Bearer ")
+            url = f"/sessions/{sid}/live?access_token={token}"
+            text = ""
+            async with client.stream("GET", url, timeout=600) as stream:
+                assert stream.status_code == 200
+                async for piece in stream.aiter_text():
+                    text += piece
+                    live_counts[:] = [m["data"] for m in parse_sse(text) if m["event"] == "counts"]
+                    if live_counts and live_counts[-1]["chunks"] == chunks_sent:
+                        all_looked_at.set()
+            return parse_sse(text)
+
+        live = asyncio.create_task(watch_live())
+
         # Upload as the app does: alternately multipart and raw PUT, one retry in between.
         for number, path, fmt in chunk_files(shared_data):
             data = path.read_bytes()
@@ -108,6 +128,16 @@ async def test_record_process_claim_and_see_wrapped(
         )
         assert (await ok(retry))["created"] is False
 
+        # Each chunk is looked at as it arrives, and the live counts move while recording goes
+        # on; a phone's chunks arrive over minutes, so wait for all before ending.
+        async with asyncio.timeout(600):
+            await all_looked_at.wait()
+        assert all(counts["provisional"] for counts in live_counts)
+        seen = [counts["chunks"] for counts in live_counts]
+        assert seen == sorted(seen)
+        assert sum(live_counts[-1]["totals"].values()) > 0, live_counts[-1]
+        assert live_counts[-1]["skipped_chunks"] == []
+
         async def watch() -> str:
             stream = await client.get(f"/sessions/{sid}/events", headers=ben, timeout=600)
             assert stream.status_code == 200
@@ -120,6 +150,8 @@ async def test_record_process_claim_and_see_wrapped(
         }
         async with asyncio.timeout(600):
             messages = parse_sse(await watcher)
+            live_end = (await live)[-1]
+        assert live_end["event"] == "status"  # the live stream ends when recording does
 
         progress = [m["data"] for m in messages if m["event"] == "progress"]
         percents = [p["progress"] for p in progress]

@@ -274,7 +274,8 @@ async def forget_jobs(redis_url: str, queue_name: str, *session_ids: str) -> Non
     try:
         keys = [queue_name, f"{queue_name}:health-check"]
         for sid in session_ids:
-            keys += [key async for key in client.scan_iter(f"arq:*process:{sid}*")]
+            for job in ("process", "chunk"):
+                keys += [key async for key in client.scan_iter(f"arq:*{job}:{sid}*")]
         await client.delete(*keys)
     finally:
         await client.aclose()

@@ -43,6 +43,8 @@ def fake_pipeline(monkeypatch: pytest.MonkeyPatch, resources: JobResources) -> F
 
     monkeypatch.setattr(process, "analyze_chunks", fake)
     monkeypatch.setattr(resources.models, "get", loaded)
+    # The seam is whole-session processing's (chunk by chunk: test_chunk_jobs.py, real models).
+    resources.settings = resources.settings.model_copy(update={"incremental": False})
     # Retries in milliseconds, not seconds.
     monkeypatch.setattr(process, "backoff_seconds", lambda job_try: 0.01 * job_try)
     return fake

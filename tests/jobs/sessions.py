@@ -33,6 +33,15 @@ def wav(seconds: float = 0.5, *, rate: int = 16_000) -> bytes:
 
 async def ended_session(resources: JobResources, chunks: Sequence[tuple[bytes, str]]) -> uuid.UUID:
     """A session whose chunks (bytes, content type) are stored, ended as the API ends it."""
+    session_id = await recording_session(resources, chunks)
+    await end_again(resources, session_id, from_status=SessionStatus.RECORDING)
+    return session_id
+
+
+async def recording_session(
+    resources: JobResources, chunks: Sequence[tuple[bytes, str]]
+) -> uuid.UUID:
+    """A session still recording, whose chunks (bytes, content type) are stored."""
     async with resources.database.session() as db:
         owner = await ProfileRepository(db).ensure(uuid.uuid4(), email=f"{uuid.uuid4().hex}@x.sg")
         group = await GroupRepository(db).create(
@@ -51,7 +60,6 @@ async def ended_session(resources: JobResources, chunks: Sequence[tuple[bytes, s
                 size_bytes=len(data),
                 sha256=sha,
             )
-    await end_again(resources, recording.id, from_status=SessionStatus.RECORDING)
     return recording.id
 
 

@@ -110,6 +110,7 @@ async def test_a_session_is_processed_and_a_second_run_leaves_the_same_rows(
         "speakers": 2,
         "auto_claimed": 0,
         "segments": 2,
+        "skipped_chunks": [],
         "duration_seconds": 0.75,
     }
     first = await saved(resources, session_id)
@@ -390,7 +391,9 @@ class RecordingQueue:
     backend: str = "recording"
     jobs: list[tuple[str, tuple[Any, ...], str | None]] = field(default_factory=list)
 
-    async def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> bool:
+    async def enqueue(
+        self, function: str, *args: Any, job_id: str | None = None, first: bool = False
+    ) -> bool:
         if any(queued == job_id for _, _, queued in self.jobs):
             return False
         self.jobs.append((function, args, job_id))

@@ -117,6 +117,56 @@ async def test_arq_job_is_run_by_a_worker_on_real_redis(
         await queue.close()
 
 
+async def test_in_process_queue_keeps_a_slot_for_jobs_queued_first(
+    resources: JobResources,
+) -> None:
+    gates = {label: asyncio.Event() for label in ("c1", "c2", "c3", "end")}
+    started: list[str] = []
+
+    async def job(ctx: dict[str, Any], label: str) -> None:
+        started.append(label)
+        await gates[label].wait()
+
+    queue = InProcessQueue(worker_context(resources), concurrency=2, functions={"job": job})
+    for label in ("c1", "c2", "c3"):  # chunk jobs of other sessions, queued earlier
+        await queue.enqueue("job", label)
+    await queue.enqueue("job", "end", first=True)
+    await asyncio.sleep(0.05)
+
+    assert started == ["c1", "end"]  # the others hold one slot of two: the end job has the other
+    for gate in gates.values():
+        gate.set()
+    await queue.join()
+    assert sorted(started) == ["c1", "c2", "c3", "end"]
+    await queue.close()
+
+
+async def test_arq_runs_a_job_queued_first_before_those_queued_earlier(
+    redis_url: str, queue_name: str, resources: JobResources
+) -> None:
+    settings = resources.settings.model_copy(
+        update={"redis_url": redis_url, "queue_name": queue_name, "worker_concurrency": 1}
+    )
+    queue = ArqQueue(redis_url, queue_name=queue_name)
+    ids = ["ping:early1", "ping:early2", "ping:first"]
+    try:
+        for job_id in ids:
+            assert await queue.enqueue("ping", job_id=job_id, first=job_id == "ping:first")
+        worker = build_worker(settings, resources, handle_signals=False, burst=True)
+        await worker.main()
+        await worker.close()
+        finished = {
+            job_id: (await Job(job_id, queue.redis, _queue_name=queue_name).result_info())
+            for job_id in ids
+        }
+        order = sorted(ids, key=lambda job_id: finished[job_id].start_time)
+        assert order[0] == "ping:first"
+    finally:
+        for job_id in ids:
+            await queue.redis.delete(f"arq:result:{job_id}")
+        await queue.close()
+
+
 async def test_arq_queue_says_redis_is_down(dead_redis_url: str) -> None:
     queue = ArqQueue(dead_redis_url, queue_name="lahstats:test")
     with pytest.raises(Unavailable, match="Redis"):

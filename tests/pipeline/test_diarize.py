@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import librosa
 import numpy as np
@@ -11,7 +11,14 @@ import pytest
 import soundfile as sf
 
 from lahstats.errors import ModelUnavailable
-from lahstats.pipeline.diarize import Diarizer, EmbeddedDiarizer, diarize, load_diarizer
+from lahstats.pipeline.diarize import (
+    Diarizer,
+    EmbeddedDiarizer,
+    _short_utterances,
+    diarize,
+    load_diarizer,
+    short_spans,
+)
 from lahstats.pipeline.embed import load_embedder
 from lahstats.pipeline.types import SAMPLE_RATE, Audio, SpeakerHints, Turn
 from lahstats.pipeline.wespeaker import WeSpeakerVoice
@@ -173,9 +180,10 @@ def test_a_short_stretch_of_speech_goes_whole_to_the_voice_it_resembles_by_a_mar
     active = np.zeros((1100, 2), bool)
     active[:, 0] = True  # all given to a by the windows
     regions = [(0.0, 2.9), (3.0, 3.6), (5.0, 5.2), (6.0, 8.0), (9.0, 9.6), (10.0, 10.6)]
-    seam = EmbeddedDiarizer(*(cast(Any, None),) * 2, cast(Any, _Voices()), cast(Any, None))
+    spans = short_spans(regions)
+    vectors = np.stack([_Voices().embed_windows(fbank[lo:hi], [0], hi - lo)[0] for lo, hi in spans])
 
-    relabelled = seam._short_utterances(active, regions, fbank, np.stack([a, b]))
+    relabelled = _short_utterances(active, np.asarray(spans), vectors, np.stack([a, b]))
 
     assert relabelled[300:360, 1].all()
     assert not relabelled[300:360, 0].any()

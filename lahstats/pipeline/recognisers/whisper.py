@@ -16,6 +16,7 @@ Loads weights from disk only (``local_files_only``); never downloads.
 from __future__ import annotations
 
 import shutil
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -252,6 +253,9 @@ class WhisperRecogniser:
         # Off by default: measured on dev with tiny.en, hotwords on top of the prompt cost F1.
         self._hotwords = " ".join(lexicon.words) if hotwords else None
         self._readouts = tuple(particles)
+        # One recognition at a time: the model keeps the encoder frames of the window it is on,
+        # and a session's chunks and other sessions may be recognised from several threads.
+        self._lock = threading.Lock()
         self._model = ListeningWhisper(
             str(model_dir),
             device=device,
@@ -260,6 +264,12 @@ class WhisperRecogniser:
         )
 
     def transcribe(
+        self, audio: Audio, turns: tuple[Turn, ...], on_progress: ProgressHook
+    ) -> tuple[Word, ...]:
+        with self._lock:
+            return self._transcribe(audio, turns, on_progress)
+
+    def _transcribe(
         self, audio: Audio, turns: tuple[Turn, ...], on_progress: ProgressHook
     ) -> tuple[Word, ...]:
         regions = speech_regions(turns, audio.duration)

@@ -1,0 +1,259 @@
+"""Chunk jobs: each uploaded chunk looked at while the session is still being recorded.
+
+    upload ─> commit ─> analyze_chunk(session, n) ─> decode n, look    ─> chunk_analyses
+                                                  ─> join its edges to ─> chunk_edges
+                                                     looked-at neighbours
+
+What a look needs (``pipeline.incremental``) is that chunk's audio alone, so the work of a
+session is done as it arrives and ``end`` only assembles (``jobs/process.py``). ``ChunkWork``
+does both halves for the chunk job and for ``end``, which does whatever a chunk job has not
+(still queued, lost with a killed worker, or never run): a look is made again only when none is
+stored for the chunk's bytes and these models, an edge only when the looks it was joined from
+changed. Rows are replaced, never added to, so running any of it twice changes nothing. A
+chunk that cannot be decoded is stored with its reason, and the session is finished without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+
+from lahstats.errors import InvalidInput, NotFound
+from lahstats.jobs.analysis import on_pipeline_thread
+from lahstats.jobs.context import RESOURCES_KEY, JobResources
+from lahstats.pipeline.decode import decode_bytes
+from lahstats.pipeline.diarize import EmbeddedDiarizer
+from lahstats.pipeline.incremental import (
+    RESULT_FORMAT,
+    ChunkResult,
+    EdgeWords,
+    join,
+    look,
+    words_from_json,
+    words_to_json,
+)
+from lahstats.pipeline.types import Audio, Samples
+from lahstats.storage.models import AudioChunk, ChunkAnalysis, SessionStatus
+from lahstats.storage.repositories import ChunkRepository, SessionRepository
+from lahstats.storage.repositories.analyses import (
+    ChunkAnalysisRepository,
+    chunk_or_open,
+    edge_source,
+)
+
+if TYPE_CHECKING:
+    from lahstats.jobs.queue import JobQueue
+    from lahstats.pipeline.run import Models
+    from lahstats.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+ANALYZE_CHUNK = "analyze_chunk"
+Key = tuple[int | None, int | None]
+
+
+def chunk_job_id(session_id: uuid.UUID, number: int, sha256: str) -> str:
+    """One job per chunk's bytes: a retried upload of the same bytes queues nothing more."""
+    return f"chunk:{session_id}:{number}:{sha256[:16]}"
+
+
+async def enqueue_chunk(queue: JobQueue, session_id: uuid.UUID, number: int, sha256: str) -> bool:
+    return await queue.enqueue(
+        ANALYZE_CHUNK, str(session_id), number, job_id=chunk_job_id(session_id, number, sha256)
+    )
+
+
+def looks_at_chunks(settings: Settings) -> bool:
+    """Whether sessions are processed chunk by chunk: on by setting, embedded diarizer only."""
+    return settings.incremental and settings.diarizer == "embedded"
+
+
+def models_key(models: Models) -> str:
+    """Which models a look was made with, and in which format it is stored: a look made with
+    other models or stored in another format is made again."""
+    made = sorted({**models.names, "format": str(RESULT_FORMAT)}.items())
+    return ",".join(f"{role}={name}" for role, name in made)
+
+
+async def analyze_chunk(ctx: dict[str, Any], session_id: str, number: int) -> dict[str, Any]:
+    """Looks at chunk ``number`` and joins it to its looked-at neighbours (module docstring)."""
+    resources: JobResources = ctx[RESOURCES_KEY]
+    session = uuid.UUID(session_id)
+    bound = log.bind(session=session_id, chunk=number)
+    if not looks_at_chunks(resources.settings):
+        return {"skipped": "chunk-by-chunk processing is off"}
+    async with resources.database.session() as db:
+        recording = await SessionRepository(db).get(session)
+        rows = await ChunkRepository(db).list_for_session(session)
+    if recording is None:
+        return {"skipped": "no such session"}
+    if recording.status not in {SessionStatus.RECORDING, SessionStatus.PROCESSING}:
+        return {"skipped": f"the session is {recording.status.value}"}
+    chunks = {row.chunk_number: row for row in rows}
+    if number not in chunks:
+        return {"skipped": f"no chunk {number}"}
+    work = ChunkWork(resources, session, await resources.models.get())
+    started = time.perf_counter()
+    looked = await work.look(chunks[number])
+    looks = await work.stored()
+    numbers = sorted(chunks)
+    at = numbers.index(number)
+    wanted: list[Key] = []
+    if at == 0 and number == 0:
+        wanted.append((None, 0))
+    if at > 0:
+        wanted.append((numbers[at - 1], number))
+    if at + 1 < len(numbers):
+        wanted.append((number, numbers[at + 1]))
+    joined = await work.join(wanted, looks, missing_ok=True)
+    seconds = round(time.perf_counter() - started, 3)
+    bound.info("chunk looked at", seconds=seconds, edges=len(joined), failed=bool(looked.error))
+    return {"chunk": number, "seconds": seconds, "edges": len(joined), "error": looked.error}
+
+
+class ChunkWork:
+    """Looks at a session's chunks and joins their edges, storing each result."""
+
+    def __init__(self, resources: JobResources, session_id: uuid.UUID, models: Models) -> None:
+        if not isinstance(models.diarizer, EmbeddedDiarizer):
+            raise TypeError("chunk-by-chunk processing needs the embedded diarizer")
+        self.resources = resources
+        self.session_id = session_id
+        self.models = models
+        self.key = models_key(models)
+
+    async def stored(self) -> dict[int, ChunkAnalysis]:
+        async with self.resources.database.session() as db:
+            rows = await ChunkAnalysisRepository(db).list_for_session(self.session_id)
+        return {row.chunk_number: row for row in rows}
+
+    def fresh(self, chunk: AudioChunk, stored: ChunkAnalysis | None) -> bool:
+        """Whether ``stored`` was made from this chunk's bytes with these models."""
+        return stored is not None and stored.sha256 == chunk.sha256 and stored.models == self.key
+
+    async def look(self, chunk: AudioChunk, stored: ChunkAnalysis | None = None) -> ChunkAnalysis:
+        """The chunk's look: the stored one when fresh, else made now and stored."""
+        if stored is None:
+            async with self.resources.database.session() as db:
+                stored = await ChunkAnalysisRepository(db).get(self.session_id, chunk.chunk_number)
+        if stored is not None and self.fresh(chunk, stored):
+            return stored
+        label = f"chunk {chunk.chunk_number}"
+        started = time.perf_counter()
+        result: bytes | None = None
+        error: str | None = None
+        try:
+            samples = await self.read(chunk)
+            found = await on_pipeline_thread(look, self.models, chunk.chunk_number, Audio(samples))
+            result = found.to_bytes()
+        except InvalidInput as exc:
+            error = str(exc)
+            log.warning("chunk skipped", session=str(self.session_id), chunk=label, error=error)
+        return await self._put(
+            chunk,
+            result=result,
+            error=error,
+            seconds=time.perf_counter() - started,
+        )
+
+    async def read(self, chunk: AudioChunk) -> Samples:
+        """A chunk's decoded samples; ``InvalidInput`` when it is gone or is not audio."""
+        label = f"chunk {chunk.chunk_number}"
+        try:
+            data = await self.resources.blobs.get(chunk.storage_key)
+        except NotFound as exc:
+            raise InvalidInput(
+                f"{label} is missing from storage",
+                hint="The other chunks are counted; record again to count this part.",
+            ) from exc
+        return await on_pipeline_thread(decode_bytes, data, label=label)
+
+    async def _put(
+        self, chunk: AudioChunk, *, result: bytes | None, error: str | None, seconds: float
+    ) -> ChunkAnalysis:
+        stored = ChunkAnalysis(
+            session_id=self.session_id,
+            chunk_number=chunk.chunk_number,
+            sha256=chunk.sha256,
+            models=self.key,
+            digest=hashlib.sha256(result or (error or "").encode()).hexdigest(),
+            result=result,
+            error=error,
+            seconds=round(seconds, 3),
+        )
+        try:
+            async with self.resources.database.session() as db:
+                await ChunkAnalysisRepository(db).put(stored)
+        except IntegrityError:
+            # another runner stored this chunk's look at the same moment: theirs stands
+            log.info("chunk look stored by another runner", chunk=chunk.chunk_number)
+        return stored
+
+    async def join(
+        self,
+        wanted: Sequence[Key],
+        looks: Mapping[int, ChunkAnalysis],
+        *,
+        missing_ok: bool = False,
+    ) -> dict[Key, EdgeWords]:
+        """The words across each wanted edge: stored when joined from the looks there are now,
+        else joined and stored. An edge next to a chunk not looked at (or that failed) is left
+        out with ``missing_ok``; without it, its chunk counts as absent (its edge to nothing)."""
+        async with self.resources.database.session() as db:
+            stored = {
+                (chunk_or_open(edge.left_number), chunk_or_open(edge.right_number)): edge
+                for edge in await ChunkAnalysisRepository(db).edges_for_session(self.session_id)
+            }
+        joined: dict[Key, EdgeWords] = {}
+        results: dict[int, ChunkResult] = {}
+        for left, right in wanted:
+            sides = [looks.get(n) if n is not None else None for n in (left, right)]
+            present = [
+                number is None or (side is not None and side.result is not None)
+                for number, side in zip((left, right), sides, strict=True)
+            ]
+            if not all(present) and missing_ok:
+                continue
+            made_from = edge_source(*sides)
+            edge = stored.get((left, right))
+            if edge is not None and edge.made_from == made_from:
+                joined[(left, right)] = EdgeWords(left, right, words_from_json(edge.words))
+                continue
+            pair = [
+                self._result(number, looks, results) if number is not None else None
+                for number in (left, right)
+            ]
+            found = await on_pipeline_thread(join, self.models, pair[0], pair[1])
+            found = EdgeWords(left, right, found.words)  # a failed look's side joins as nothing
+            await self._put_edge(found, made_from)
+            joined[(left, right)] = found
+        return joined
+
+    def _result(
+        self, number: int, looks: Mapping[int, ChunkAnalysis], results: dict[int, ChunkResult]
+    ) -> ChunkResult | None:
+        stored = looks.get(number)
+        if stored is None or stored.result is None:
+            return None
+        if number not in results:
+            results[number] = ChunkResult.from_bytes(stored.result)
+        return results[number]
+
+    async def _put_edge(self, found: EdgeWords, made_from: str) -> None:
+        try:
+            async with self.resources.database.session() as db:
+                await ChunkAnalysisRepository(db).put_edge(
+                    self.session_id,
+                    found.left,
+                    found.right,
+                    made_from=made_from,
+                    words=words_to_json(found.words),
+                )
+        except IntegrityError:
+            log.info("chunk edge stored by another runner", edge=found.key)

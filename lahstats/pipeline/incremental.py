@@ -1,0 +1,371 @@
+"""A session analysed chunk by chunk as it is recorded, and finished from what the chunks left.
+
+    chunk ─> decode ─> voice features ─> its own turns ─> words of its inner speech   (look)
+             speech running into its start or end is kept as an edge: audio and turns
+    two neighbours looked at ─> the speech across their edge recognised once           (join)
+    end ─> features laid end to end ─> speakers labelled once ─> words given to them ─> counts
+
+``look`` does nearly all the work of a chunk (decoding, embeddings, recognition) and needs that
+chunk alone; ``join`` recognises the speech that runs across the edge between two chunks, from
+what both kept, so a word cut in half by the boundary is heard once, whole; ``assemble`` needs
+only the stored results, never the audio: clustering sees every chunk's voice windows at once,
+so one speaker keeps one label across the session, and every word is given anew to the speaker
+of the session's turns around it. The chunk's own turns only say where speech is (and name
+provisional speakers for live counts).
+
+Pure functions of decoded audio and loaded models; the jobs store ``ChunkResult`` and
+``EdgeWords`` (``to_bytes``) and call these.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lahstats.pipeline.diarize import (
+    CHUNK_CLUSTER_HOP_FRAMES,
+    EmbeddedDiarizer,
+    VoiceFeatures,
+    join_features,
+    label,
+)
+from lahstats.pipeline.embed import FRAME_SECONDS
+from lahstats.pipeline.recognisers.pieces import cut_pieces
+from lahstats.pipeline.recount import recount
+from lahstats.pipeline.transcribe import speaker_at, speech_regions
+from lahstats.pipeline.types import (
+    SAMPLE_RATE,
+    Analysis,
+    Audio,
+    Gap,
+    Samples,
+    SpeakerHints,
+    Turn,
+    Word,
+    no_progress,
+)
+
+if TYPE_CHECKING:
+    from lahstats.pipeline.run import Models
+    from lahstats.words.lexicon import Lexicon
+
+# A chunk whose speech runs from its start to its end without a pause is cut in two where fewest
+# voices speak, between these fractions of its length, so an edge never spans a whole chunk.
+_CUT_FROM, _CUT_TO = 0.25, 0.75
+CHUNK_SECONDS = 30.0  # what the app uploads at a time
+RESULT_FORMAT = 2  # of ``to_bytes``: a look stored in another is made again (jobs/chunks.py)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Edge:
+    """Speech that runs into a chunk's start (head) or end (tail): its audio and turns, chunk
+    time; ``start`` is where its audio begins in the chunk."""
+
+    start: float
+    samples: Samples
+    turns: tuple[Turn, ...]
+
+    @property
+    def end(self) -> float:
+        return self.start + len(self.samples) / SAMPLE_RATE
+
+    @classmethod
+    def none(cls, at: float) -> Edge:
+        return cls(at, np.zeros(0, np.float32), ())
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ChunkResult:
+    """What looking at one chunk left: its voice features and the words of its inner speech
+    (chunk time, the chunk's own provisional speakers), and the speech at its two edges."""
+
+    number: int
+    duration: float
+    features: VoiceFeatures
+    words: tuple[Word, ...]
+    head: Edge
+    tail: Edge
+    turns: tuple[Turn, ...] = ()  # the chunk's own, provisional
+
+    def to_bytes(self) -> bytes:
+        arrays = {f"features.{name}": getattr(self.features, name) for name in _FEATURES}
+        arrays["head"] = _pcm(self.head.samples)
+        arrays["tail"] = _pcm(self.tail.samples)
+        meta = {
+            "format": RESULT_FORMAT,
+            "number": self.number,
+            "duration": self.duration,
+            "cluster_hop": self.features.cluster_hop,
+            "words": [_word_json(word) for word in self.words],
+            "turns": [_turn_json(turn) for turn in self.turns],
+            "head": {"start": self.head.start, "turns": [_turn_json(t) for t in self.head.turns]},
+            "tail": {"start": self.tail.start, "turns": [_turn_json(t) for t in self.tail.turns]},
+        }
+        return _pack(meta, arrays)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ChunkResult:
+        meta, arrays = _unpack(data)
+        features = VoiceFeatures(
+            **{name: arrays[f"features.{name}"] for name in _FEATURES},
+            cluster_hop=int(meta["cluster_hop"]),
+        )
+        return cls(
+            number=int(meta["number"]),
+            duration=float(meta["duration"]),
+            features=features,
+            words=tuple(_word(item) for item in meta["words"]),
+            head=Edge(meta["head"]["start"], _float(arrays["head"]), _turns(meta["head"])),
+            tail=Edge(meta["tail"]["start"], _float(arrays["tail"]), _turns(meta["tail"])),
+            turns=tuple(_turn(item) for item in meta["turns"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeWords:
+    """The words heard across the edge between two chunks (``None``: the session's start or
+    end), in seconds from where the left chunk's tail begins (or the right chunk's start)."""
+
+    left: int | None
+    right: int | None
+    words: tuple[Word, ...]
+
+    @property
+    def key(self) -> tuple[int | None, int | None]:
+        return (self.left, self.right)
+
+
+def words_to_json(words: Sequence[Word]) -> str:
+    return json.dumps([_word_json(word) for word in words])
+
+
+def words_from_json(text: str) -> tuple[Word, ...]:
+    return tuple(_word(item) for item in json.loads(text))
+
+
+_FEATURES = (
+    "speech",
+    "overlap",
+    "embeddings",
+    "where",
+    "starts",
+    "ends",
+    "voices",
+    "nearest",
+    "short_spans",
+    "short_vectors",
+)
+
+
+def look(models: Models, number: int, audio: Audio) -> ChunkResult:
+    """Everything about one chunk that needs its audio: features, its own turns, and the words
+    of the speech that neither runs in from its start nor out at its end. Blocking."""
+    diarizer = models.diarizer
+    if not isinstance(diarizer, EmbeddedDiarizer):
+        raise TypeError(f"chunk-by-chunk analysis needs the embedded diarizer, not {diarizer.name}")
+    found = diarizer.features(audio, cluster_hop=CHUNK_CLUSTER_HOP_FRAMES)
+    turns = label(found, SpeakerHints())
+    head, inner, tail = _split(audio, turns)
+    words: tuple[Word, ...] = ()
+    if inner:
+        words = models.transcriber.transcribe(audio, inner, no_progress)
+    return ChunkResult(number, audio.duration, found, tuple(words), head, tail, turns)
+
+
+def _split(audio: Audio, turns: Sequence[Turn]) -> tuple[Edge, tuple[Turn, ...], Edge]:
+    """The head edge, the turns of the inner speech regions, and the tail edge."""
+    duration = audio.duration
+    regions = speech_regions(turns, duration)
+    if not regions:
+        return Edge.none(0.0), (), Edge.none(duration)
+    head_end = regions[0][1] if regions[0][0] <= 0.0 else 0.0
+    tail_start = regions[-1][0] if regions[-1][1] >= duration else duration
+    if len(regions) == 1 and head_end >= duration and tail_start <= 0.0:
+        # one stretch of speech from start to end: cut it where fewest voices speak
+        ((_, cut), *_) = cut_pieces(
+            [(0.0, duration)], turns, longest=_CUT_TO * duration, shortest=_CUT_FROM * duration
+        )
+        head_end = tail_start = cut
+    inner = tuple(t for t in turns if head_end <= (t.start + t.end) / 2 < tail_start)
+    return (
+        _edge(audio, turns, 0.0, head_end),
+        inner,
+        _edge(audio, turns, tail_start, duration),
+    )
+
+
+def _edge(audio: Audio, turns: Sequence[Turn], start: float, end: float) -> Edge:
+    kept = tuple(
+        Turn(t.speaker, max(start, t.start), min(end, t.end))
+        for t in turns
+        if t.end > start and t.start < end and min(end, t.end) > max(start, t.start)
+    )
+    if not kept:
+        return Edge.none(start if start > 0.0 else end)
+    return Edge(start, np.array(audio.slice(start, end), np.float32), kept)
+
+
+def join(models: Models, left: ChunkResult | None, right: ChunkResult | None) -> EdgeWords:
+    """The words of the speech across the edge between ``left`` and ``right`` (either may be
+    ``None``: the session's first chunk's head, the last one's tail), recognised once."""
+    tail = left.tail if left is not None else Edge.none(0.0)
+    head = right.head if right is not None else Edge.none(0.0)
+    shift = len(tail.samples) / SAMPLE_RATE
+    turns = tuple(
+        [Turn(f"L{t.speaker}", t.start - tail.start, t.end - tail.start) for t in tail.turns]
+        + [Turn(f"R{t.speaker}", t.start + shift, t.end + shift) for t in head.turns]
+    )
+    key = (None if left is None else left.number, None if right is None else right.number)
+    if not turns:
+        return EdgeWords(*key, ())
+    audio = Audio(np.concatenate([tail.samples, head.samples]))
+    words = models.transcriber.transcribe(audio, turns, no_progress)
+    return EdgeWords(*key, tuple(words))
+
+
+def edges_needed(numbers: Sequence[int]) -> list[tuple[int | None, int | None]]:
+    """The edges a session of these chunk numbers has: before the first, between neighbours in
+    number order (a missing number between them is a gap, as in ``decode_chunks``), after the
+    last."""
+    ordered = sorted(set(numbers))
+    if not ordered:
+        return []
+    return [(None, ordered[0]), *itertools.pairwise(ordered), (ordered[-1], None)]
+
+
+def assemble(
+    results: Sequence[ChunkResult],
+    edges: Mapping[tuple[int | None, int | None], EdgeWords],
+    lexicon: Lexicon,
+    hints: SpeakerHints | None = None,
+) -> Analysis:
+    """The session's analysis from its chunks' results and the words across their edges: no
+    audio, no model. An edge not in ``edges`` is left out (live counts before it is heard)."""
+    ordered = sorted(results, key=lambda result: result.number)
+    offsets: dict[int, float] = {}
+    gaps: list[Gap] = []
+    at = 0.0
+    for index, result in enumerate(ordered):
+        if index:
+            gaps += [
+                Gap(number, at) for number in range(ordered[index - 1].number + 1, result.number)
+            ]
+        offsets[result.number] = at
+        at += result.duration
+    features = join_features(
+        [(round(offsets[r.number] / FRAME_SECONDS), r.features) for r in ordered]
+    )
+    turns = label(features, hints or SpeakerHints())
+    heard: list[Word] = []
+    for result in ordered:
+        heard += [_moved(word, offsets[result.number]) for word in result.words]
+    by_number = {result.number: result for result in ordered}
+    for (left, right), found in edges.items():
+        if left is not None and left in by_number:
+            start = offsets[left] + by_number[left].tail.start
+        elif left is None and right in by_number:
+            start = offsets[right] if right is not None else 0.0
+        else:
+            continue
+        heard += [_moved(word, start) for word in found.words]
+    heard = _given(heard, turns)
+    counted = recount(heard, turns, lexicon)
+    return Analysis(
+        duration=at,
+        turns=turns,
+        words=counted.words,
+        segments=counted.segments,
+        counts=counted.counts,
+        gaps=tuple(gaps),
+        timings=dict(counted.timings),
+        heard=tuple(heard),
+    )
+
+
+def cut_into_chunks(audio: Audio, seconds: float = CHUNK_SECONDS) -> list[Audio]:
+    """A recording cut as the app cuts it while recording: ``seconds`` each, the last shorter."""
+    size = round(seconds * SAMPLE_RATE)
+    return [Audio(audio.samples[at : at + size]) for at in range(0, len(audio.samples), size)]
+
+
+def analyze_incrementally(
+    models: Models, chunks: Sequence[Audio], hints: SpeakerHints | None = None
+) -> Analysis:
+    """A recording's decoded chunks, in order, each looked at on its own, their edges joined and
+    the whole assembled: what the service does as a session is recorded and ended."""
+    results = [look(models, number, audio) for number, audio in enumerate(chunks)]
+    by_number: dict[int | None, ChunkResult] = {result.number: result for result in results}
+    edges = {
+        key: join(models, by_number.get(key[0]), by_number.get(key[1]))
+        for key in edges_needed([result.number for result in results])
+    }
+    return assemble(results, edges, models.lexicon, hints)
+
+
+def _moved(word: Word, by: float) -> Word:
+    return replace(word, start=word.start + by, end=word.end + by)
+
+
+def _given(words: Sequence[Word], turns: Sequence[Turn]) -> list[Word]:
+    """Every word given to the speaker of the session's turns around it (as the recogniser does
+    with the turns it is given); the read-out's listening marks keep no speaker."""
+    given = []
+    for word in sorted(words, key=lambda w: (w.start, w.end)):
+        if not word.speaker:
+            given.append(word)
+            continue
+        speaker = speaker_at(word.start, word.end, turns)
+        if speaker is not None:
+            given.append(replace(word, speaker=speaker))
+    return given
+
+
+def _pcm(samples: Samples) -> np.ndarray[Any, np.dtype[np.int16]]:
+    return np.asarray(np.clip(samples, -1.0, 1.0) * 32767.0, np.int16)
+
+
+def _float(pcm: np.ndarray[Any, Any]) -> Samples:
+    return np.asarray(pcm, np.float32) / np.float32(32767.0)
+
+
+def _turn_json(turn: Turn) -> list[Any]:
+    return [turn.speaker, turn.start, turn.end]
+
+
+def _turn(item: Sequence[Any]) -> Turn:
+    return Turn(str(item[0]), float(item[1]), float(item[2]))
+
+
+def _turns(edge: Mapping[str, Any]) -> tuple[Turn, ...]:
+    return tuple(_turn(item) for item in edge["turns"])
+
+
+def _word_json(word: Word) -> list[Any]:
+    return [word.text, word.start, word.end, word.speaker, word.probability, word.heard]
+
+
+def _word(item: Sequence[Any]) -> Word:
+    text, start, end, speaker, probability, heard = item
+    return Word(str(text), float(start), float(end), str(speaker), float(probability), heard)
+
+
+def _pack(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray[Any, Any]]) -> bytes:
+    out = io.BytesIO()
+    stored: dict[str, Any] = {"meta": np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays}
+    np.savez_compressed(out, **stored)
+    return out.getvalue()
+
+
+def _unpack(data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    meta = json.loads(arrays.pop("meta").tobytes())
+    if meta.get("format") != RESULT_FORMAT:
+        raise ValueError(f"a chunk result of format {meta.get('format')}, not {RESULT_FORMAT}")
+    return meta, arrays

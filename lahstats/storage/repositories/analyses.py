@@ -1,0 +1,107 @@
+"""What each chunk's job left (``chunk_analyses``) and the words across chunk edges
+(``chunk_edges``): written as a session is recorded, read when it ends and for live counts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlmodel import col
+
+from lahstats.storage.models import ChunkAnalysis, ChunkEdge
+from lahstats.storage.repositories.base import Repository
+from lahstats.storage.types import utcnow
+
+# ``chunk_edges`` numbers the session's start (left) and end (right) -1.
+OPEN = -1
+
+
+class ChunkAnalysisRepository(Repository):
+    async def put(self, analysis: ChunkAnalysis) -> None:
+        """Stores a chunk's analysis, replacing any earlier one of the same chunk. The row
+        given is copied, so the caller's stays usable after the transaction."""
+        await self.session.execute(
+            delete(ChunkAnalysis).where(
+                col(ChunkAnalysis.session_id) == analysis.session_id,
+                col(ChunkAnalysis.chunk_number) == analysis.chunk_number,
+            )
+        )
+        self.session.add(ChunkAnalysis.model_validate(analysis.model_dump() | {"id": uuid.uuid4()}))
+        await self.session.flush()
+
+    async def get(self, session_id: uuid.UUID, chunk_number: int) -> ChunkAnalysis | None:
+        found = await self.session.execute(
+            select(ChunkAnalysis).where(
+                col(ChunkAnalysis.session_id) == session_id,
+                col(ChunkAnalysis.chunk_number) == chunk_number,
+            )
+        )
+        return found.scalar_one_or_none()
+
+    async def list_for_session(self, session_id: uuid.UUID) -> Sequence[ChunkAnalysis]:
+        found = await self.session.execute(
+            select(ChunkAnalysis)
+            .where(col(ChunkAnalysis.session_id) == session_id)
+            .order_by(col(ChunkAnalysis.chunk_number))
+        )
+        return found.scalars().all()
+
+    async def put_edge(
+        self,
+        session_id: uuid.UUID,
+        left: int | None,
+        right: int | None,
+        *,
+        made_from: str,
+        words: str,
+    ) -> None:
+        """Stores the words across one edge, replacing an earlier join of it."""
+        left_number, right_number = _number(left), _number(right)
+        await self.session.execute(
+            delete(ChunkEdge).where(
+                col(ChunkEdge.session_id) == session_id,
+                col(ChunkEdge.left_number) == left_number,
+                col(ChunkEdge.right_number) == right_number,
+            )
+        )
+        self.session.add(
+            ChunkEdge(
+                session_id=session_id,
+                left_number=left_number,
+                right_number=right_number,
+                made_from=made_from,
+                words=words,
+                created_at=utcnow(),
+            )
+        )
+        await self.session.flush()
+
+    async def edges_for_session(self, session_id: uuid.UUID) -> Sequence[ChunkEdge]:
+        found = await self.session.execute(
+            select(ChunkEdge).where(col(ChunkEdge.session_id) == session_id)
+        )
+        return found.scalars().all()
+
+    async def delete_for_session(self, session_id: uuid.UUID) -> None:
+        """Drops the session's looks and edges (they hold audio at the chunks' edges)."""
+        for table in (ChunkAnalysis, ChunkEdge):
+            await self.session.execute(delete(table).where(col(table.session_id) == session_id))
+
+
+def edge_source(left: ChunkAnalysis | None, right: ChunkAnalysis | None) -> str:
+    """What an edge is joined from: the digests of the two looks ("-" for none, or for a chunk
+    that could not be used). A stored edge whose source differs was joined from other looks."""
+    return ":".join(
+        side.digest if side is not None and side.result is not None else "-"
+        for side in (left, right)
+    )
+
+
+def _number(chunk: int | None) -> int:
+    return OPEN if chunk is None else chunk
+
+
+def chunk_or_open(number: int) -> int | None:
+    """A stored edge number back as a chunk number, ``None`` for the session's start or end."""
+    return None if number == OPEN else number
