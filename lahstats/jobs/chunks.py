@@ -58,15 +58,17 @@ ANALYZE_CHUNK = "analyze_chunk"
 Key = tuple[int | None, int | None]
 
 
-def chunk_job_id(session_id: uuid.UUID, number: int, sha256: str) -> str:
-    """One job per chunk's bytes: a retried upload of the same bytes queues nothing more."""
-    return f"chunk:{session_id}:{number}:{sha256[:16]}"
+def chunk_job_id(session_id: uuid.UUID, number: int, sha256: str, *, again: bool = False) -> str:
+    """One job per chunk's bytes: a retried upload of the same bytes queues nothing more;
+    ``again``: the sweep's one job more for a chunk whose job was lost."""
+    return f"chunk:{session_id}:{number}:{sha256[:16]}" + (":again" if again else "")
 
 
-async def enqueue_chunk(queue: JobQueue, session_id: uuid.UUID, number: int, sha256: str) -> bool:
-    return await queue.enqueue(
-        ANALYZE_CHUNK, str(session_id), number, job_id=chunk_job_id(session_id, number, sha256)
-    )
+async def enqueue_chunk(
+    queue: JobQueue, session_id: uuid.UUID, number: int, sha256: str, *, again: bool = False
+) -> bool:
+    job_id = chunk_job_id(session_id, number, sha256, again=again)
+    return await queue.enqueue(ANALYZE_CHUNK, str(session_id), number, job_id=job_id)
 
 
 def looks_at_chunks(settings: Settings) -> bool:

@@ -1,4 +1,5 @@
-"""Crash pick-up: sessions left in ``processing`` with no live job are queued again.
+"""Crash pick-up: sessions left in ``processing`` with no live job are queued again, and so are
+the chunk jobs of sessions still recording whose chunk has no look after ``job_stale_seconds``.
 
 A session is stale when its last sign of life (the job's heartbeat, or the end of recording for a
 job that never started) is older than ``job_stale_seconds``. Every process that runs jobs sweeps
@@ -14,12 +15,14 @@ from datetime import timedelta
 
 import structlog
 
+from lahstats.jobs.chunks import enqueue_chunk, looks_at_chunks
 from lahstats.jobs.periodic import Periodic
 from lahstats.jobs.process import enqueue_processing
 from lahstats.jobs.queue import JobQueue
 from lahstats.settings import Settings
 from lahstats.storage.database import Database
 from lahstats.storage.repositories import SessionRepository
+from lahstats.storage.repositories.analyses import ChunkAnalysisRepository
 from lahstats.storage.types import utcnow
 
 log = structlog.get_logger(__name__)
@@ -35,6 +38,31 @@ async def recover_stale(database: Database, queue: JobQueue, settings: Settings)
         if await enqueue_processing(queue, session_id, recovering=last_seen):
             log.warning("stale session queued again", session=str(session_id), since=last_seen)
             queued.append(session_id)
+    return queued
+
+
+async def recover_lost_chunks(
+    database: Database, queue: JobQueue, settings: Settings
+) -> list[tuple[uuid.UUID, int]]:
+    """Queues the chunk job again for every chunk of a recording session that still has no
+    look ``job_stale_seconds`` after its upload; returns those queued now. The job id is the
+    chunk's own plus ``:again``, so one more job at most while it waits in a queue."""
+    if not looks_at_chunks(settings):
+        return []
+    before = utcnow() - timedelta(seconds=settings.job_stale_seconds)
+    async with database.session() as db:
+        lost = await ChunkAnalysisRepository(db).not_looked_at(uploaded_before=before)
+    queued: list[tuple[uuid.UUID, int]] = []
+    for chunk in lost:
+        if await enqueue_chunk(
+            queue, chunk.session_id, chunk.chunk_number, chunk.sha256, again=True
+        ):
+            log.warning(
+                "lost chunk job queued again",
+                session=str(chunk.session_id),
+                chunk=chunk.chunk_number,
+            )
+            queued.append((chunk.session_id, chunk.chunk_number))
     return queued
 
 
@@ -58,6 +86,7 @@ class Sweeper:
     async def _sweep(self) -> bool:
         try:
             await recover_stale(self.database, self.queue, self.settings)
+            await recover_lost_chunks(self.database, self.queue, self.settings)
         except Exception as exc:
             # The database or Redis is down: the next sweep tries again.
             log.warning("stale-session sweep failed", error=type(exc).__name__)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import pytest
 
 from lahstats.jobs.process import RESTARTED
 from lahstats.settings import Settings
+from lahstats.storage.repositories.analyses import ChunkAnalysisRepository
 from tests.faults.conftest import (
     WorkerProcess,
     end_session,
@@ -137,4 +139,57 @@ async def test_a_worker_killed_mid_job_leaves_the_session_to_the_next_worker_whi
             assert {status["status"] for status in seen} <= {"processing", "ready_for_claiming"}
         finally:
             await stop_watching(watcher)
+            await forget_jobs(settings.redis_url or "", settings.queue_name, victim, reference)
+
+
+async def _looked_at(api: Any, sid: str) -> set[int]:
+    async with api.runtime.database.session() as db:
+        looks = await ChunkAnalysisRepository(db).list_for_session(uuid.UUID(sid))
+    return {look.chunk_number for look in looks if look.result is not None}
+
+
+async def test_a_worker_killed_mid_chunk_job_leaves_the_chunk_to_the_sweep_and_loses_nothing(
+    fault_settings: Settings, workers: Callable[[Settings, str], WorkerProcess]
+) -> None:
+    settings = fault_settings
+    victim = reference = ""
+    async with open_api(settings, workers=False) as api:
+        try:
+            owner = api.user("Ana")
+            group = await api.group(owner)
+            victim = await recorded_session(api, owner, group)  # its chunk jobs are queued
+            first = workers(settings, "worker-1")
+
+            async def in_a_chunk_job() -> bool:
+                return "analyze_chunk" in first.tail()  # ARQ logs each job as it starts
+
+            await wait_for("worker 1 to start a chunk job", in_a_chunk_job, within=90)
+            await asyncio.sleep(0.3)  # decoding or looking: well before its result is stored
+            assert first.kill() == -signal.SIGKILL
+            lost = {0, 1} - await _looked_at(api, victim)
+            assert lost, "worker 1 finished its chunk job before it was killed"
+
+            reference = await recorded_session(api, owner, group)
+            second = workers(settings, "worker-2")
+
+            async def all_looked_at() -> bool:
+                looked = [await _looked_at(api, sid) for sid in (victim, reference)]
+                return looked == [{0, 1}, {0, 1}]
+
+            # The sweep queues the lost chunk job again while the session is still recording,
+            # so the end finds every chunk looked at: nothing waits for it.
+            await wait_for(
+                "every chunk to be looked at", all_looked_at, within=120, detail=second.tail
+            )
+            for sid in (victim, reference):
+                await end_session(api, owner, sid)
+            for sid in (victim, reference):
+                status = await wait_until_processed(api, owner, sid, within=120, detail=second.tail)
+                assert status == "ready_for_claiming", second.tail()
+
+            saved = await results_of(api, owner, victim)
+            assert len(saved["speakers"]) == 2
+            assert any(s["word_counts"] for s in saved["speakers"].values())
+            assert saved == await results_of(api, owner, reference)
+        finally:
             await forget_jobs(settings.redis_url or "", settings.queue_name, victim, reference)

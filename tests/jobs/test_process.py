@@ -20,10 +20,15 @@ from lahstats.errors import ModelUnavailable, Unavailable
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.jobs.process import enqueue_processing, process_session, processing_job_id
 from lahstats.jobs.queue import ArqQueue, InProcessQueue
-from lahstats.jobs.recovery import Sweeper, recover_stale
+from lahstats.jobs.recovery import Sweeper, recover_lost_chunks, recover_stale
 from lahstats.jobs.worker import build_worker, worker_context
 from lahstats.storage.keys import samples_prefix
-from lahstats.storage.models import ProcessingEvent, RecordingSession, SessionStatus
+from lahstats.storage.models import (
+    ChunkAnalysis,
+    ProcessingEvent,
+    RecordingSession,
+    SessionStatus,
+)
 from lahstats.storage.repositories import (
     ChunkRepository,
     EventRepository,
@@ -31,9 +36,10 @@ from lahstats.storage.repositories import (
     SpeakerRepository,
     TranscriptRepository,
 )
+from lahstats.storage.repositories.analyses import ChunkAnalysisRepository
 from lahstats.storage.types import utcnow
 from tests.jobs.fake_pipeline import FAKE_MODELS, FakePipeline
-from tests.jobs.sessions import end_again, ended_session, wav
+from tests.jobs.sessions import end_again, ended_session, recording_session, wav
 
 TWO_CHUNKS = [(wav(), "audio/wav"), (wav(0.25), "audio/wav")]
 
@@ -521,3 +527,36 @@ async def test_arq_failed_job_does_not_block_ending_the_session_again(
     finally:
         await queue.redis.delete(queue_name, f"arq:job:{processing_job_id(session_id)}")
         await queue.close()
+
+
+async def test_the_sweep_queues_again_the_chunk_jobs_of_a_recording_that_were_lost(
+    resources: JobResources,
+) -> None:
+    resources.settings = resources.settings.model_copy(update={"job_stale_seconds": 0.05})
+    recording = await recording_session(resources, TWO_CHUNKS)
+    async with resources.database.session() as db:
+        looked = await ChunkRepository(db).get(recording, 0)
+        assert looked is not None
+        await ChunkAnalysisRepository(db).put(
+            ChunkAnalysis(
+                session_id=recording,
+                chunk_number=0,
+                sha256=looked.sha256,
+                models="m",
+                digest="d",
+                result=b"look",
+            )
+        )
+    ended = await ended_session(resources, TWO_CHUNKS)  # not recording: end looks at its chunks
+    await asyncio.sleep(0.1)
+    queue = RecordingQueue()
+
+    assert await recover_lost_chunks(resources.database, queue, resources.settings) == [
+        (recording, 1)
+    ]
+    assert await recover_lost_chunks(resources.database, queue, resources.settings) == []
+    ((name, args, job_id),) = queue.jobs
+    assert (name, args) == ("analyze_chunk", (str(recording), 1))
+    assert job_id is not None
+    assert job_id.endswith(":again")
+    assert str(ended) not in job_id

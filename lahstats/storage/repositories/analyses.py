@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, select
 from sqlmodel import col
 
-from lahstats.storage.models import ChunkAnalysis, ChunkEdge
+from lahstats.storage.models import (
+    AudioChunk,
+    ChunkAnalysis,
+    ChunkEdge,
+    RecordingSession,
+    SessionStatus,
+)
 from lahstats.storage.repositories.base import Repository
 from lahstats.storage.types import utcnow
 
@@ -80,6 +87,28 @@ class ChunkAnalysisRepository(Repository):
     async def edges_for_session(self, session_id: uuid.UUID) -> Sequence[ChunkEdge]:
         found = await self.session.execute(
             select(ChunkEdge).where(col(ChunkEdge.session_id) == session_id)
+        )
+        return found.scalars().all()
+
+    async def not_looked_at(self, *, uploaded_before: datetime) -> Sequence[AudioChunk]:
+        """Chunks of sessions still recording, uploaded before then, with no look stored: their
+        job was lost (a killed worker, a queue that was down) or failed."""
+        found = await self.session.execute(
+            select(AudioChunk)
+            .join(RecordingSession, col(RecordingSession.id) == col(AudioChunk.session_id))
+            .outerjoin(
+                ChunkAnalysis,
+                and_(
+                    col(ChunkAnalysis.session_id) == col(AudioChunk.session_id),
+                    col(ChunkAnalysis.chunk_number) == col(AudioChunk.chunk_number),
+                ),
+            )
+            .where(
+                col(RecordingSession.status) == SessionStatus.RECORDING,
+                col(AudioChunk.created_at) < uploaded_before,
+                col(ChunkAnalysis.id).is_(None),
+            )
+            .order_by(col(AudioChunk.created_at))
         )
         return found.scalars().all()
 
