@@ -130,3 +130,9 @@ def test_eval_scores_a_dataset_and_writes_the_json_shape(runner: CliRunner, tmp_
     assert recording["wer"] is not None
     assert recording["wer"] < 0.8
     assert "clip" in result.stdout
+
+
+def test_eval_incremental_needs_the_chunks(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["eval", str(tmp_path), "--incremental"])
+    assert result.exit_code == 2
+    assert "--incremental feeds chunks: give --chunks too" in result.output

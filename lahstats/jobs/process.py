@@ -69,6 +69,11 @@ PROCESS_SESSION = "process_session"
 SAVING_PERCENT = 85
 # 100 means "done" and is written with the results, never by a stage still running.
 _LAST_RUNNING_PERCENT = 99
+# Chunk by chunk, a speaker's voice (voiceprints across sessions) is embedded from their longest
+# clean stretches up to this many seconds, decoding only the chunks those lie in: the whole of
+# each speaker's speech in a long session meant decoding all of it at the end (embedding the 6
+# voices of 120 minutes took 360 s). WeSpeaker's voice vectors settle well within it.
+VOICE_SECONDS = 30.0
 # The stage of the event a run records when it takes over a session an earlier run left part-way.
 RESTARTED = "restarted"
 
@@ -237,7 +242,9 @@ class _SessionJob:
             at += result.duration
         audio = ChunkedAudio(parts, read)
         finished = await in_thread(
-            lambda hook: finish(models, audio, analysis, on_progress=hook, voice_seconds=60.0),
+            lambda hook: finish(
+                models, audio, analysis, on_progress=hook, voice_seconds=VOICE_SECONDS
+            ),
             self._on_progress,
         )
         self.log.info("assembled from chunks", chunks=len(usable), decoded_again=audio.decoded)
