@@ -30,6 +30,7 @@ const state = {
   events: null, // EventSource following the session on show
   poller: null,
   recorder: null, // the recording under way
+  live: null, // EventSource of the running counts while a session records
   uploadFailedFor: null, // session id whose upload stopped at a refused chunk
 };
 
@@ -365,6 +366,37 @@ async function sendListed(sessionId, number, blob, filename, label) {
   }
 }
 
+// The live meter: the words heard so far while a session records (provisional: speakers may be
+// relabelled when it ends). The server sends counts each time a chunk has been looked at, and a
+// final status when recording stops; closed then, or EventSource would reconnect.
+function watchLive(sessionId) {
+  stopLive();
+  const meter = $("live-meter");
+  meter.hidden = false;
+  meter.dataset.chunks = "0";
+  meter.textContent = "Words heard so far: listening…";
+  const live = new EventSource(
+    `/sessions/${sessionId}/live?access_token=${encodeURIComponent(state.token)}`);
+  state.live = live;
+  live.addEventListener("counts", (event) => {
+    const counts = JSON.parse(event.data);
+    const words = Object.entries(counts.totals).map(([word, n]) => `${word} ${n}`).join(" · ");
+    const chunks = `${counts.chunks} chunk${counts.chunks === 1 ? "" : "s"}`;
+    meter.textContent = `Words heard so far (provisional, ${chunks}): ${words || "none yet"}`;
+    meter.dataset.chunks = String(counts.chunks);
+  });
+  live.addEventListener("status", () => stopLive(live));
+  live.addEventListener("error", () => {
+    if (live.readyState === EventSource.CLOSED && state.live === live) state.live = null;
+  });
+}
+
+function stopLive(which = state.live) {
+  if (!which) return;
+  which.close();
+  if (state.live === which) state.live = null;
+}
+
 async function endSession(sessionId) {
   await patiently("Ending the session", () => api(`/sessions/${sessionId}/end`, { method: "POST" }));
   $("upload-stuck").hidden = true;
@@ -389,6 +421,7 @@ async function uploadFiles(event) {
   $("upload-stuck").hidden = true;
   await act($("upload-start"), "Uploading", async () => {
     const session = await startSession();
+    watchLive(session.id);
     notice(`Session started: sending ${files.length} file(s).`);
     let stored = 0;
     for (const [number, file] of files.entries()) {
@@ -436,6 +469,7 @@ async function startRecording() {
       throw error;
     }
     $("upload-list").replaceChildren();
+    watchLive(session.id);
     const mimeType = recordingType();
     const take = {
       session, stream, mimeType, number: 0, stopping: false, current: null, timer: null,
