@@ -72,8 +72,13 @@ _LAST_RUNNING_PERCENT = 99
 # Chunk by chunk, a speaker's voice (voiceprints across sessions) is embedded from their longest
 # clean stretches up to this many seconds, decoding only the chunks those lie in: the whole of
 # each speaker's speech in a long session meant decoding all of it at the end (embedding the 6
-# voices of 120 minutes took 360 s). WeSpeaker's voice vectors settle well within it.
-VOICE_SECONDS = 30.0
+# voices of 120 minutes took 360 s). WeSpeaker costs about 0.07 s per second of voice here: at
+# 30 s, 5 speakers took 10.9 s of a 15 s end (`python -m benchmarks.incremental --one 4`).
+VOICE_SECONDS = 15.0
+# Chunks kept decoded while samples and voices are cut at the end (30 s at 16 kHz: 1.9 MB each):
+# the speakers' stretches are visited speaker by speaker, all over the session, and with 4 kept
+# 9 chunks were decoded 15 times.
+DECODED_KEPT = 32
 # The stage of the event a run records when it takes over a session an earlier run left part-way.
 RESTARTED = "restarted"
 
@@ -199,6 +204,15 @@ class _SessionJob:
         already looked at is decoded or recognised again. Returns the analysis and the chunks
         that could not be used, with why."""
         self.stage = "decode"
+        clock = time.perf_counter()
+        spent: dict[str, float] = {}
+
+        def lap(step: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            spent[step] = round(now - clock, 2)
+            clock = now
+
         async with self.resources.database.session() as db:
             rows = await ChunkRepository(db).list_for_session(self.session_id)
         if not rows:
@@ -221,13 +235,16 @@ class _SessionJob:
             )
         # the edges no chunk job joined (at least the session's last), then speakers labelled
         # over every chunk, words given to them, counted
+        lap("looks")
         self.stage = "transcribe"
         await self._on_progress("transcribe", BANDS["transcribe"][0], 100)
         edges = await work.join(edges_needed([row.chunk_number for row in usable]), looks)
+        lap("edges")
         self.stage = "diarize"
         await self._on_progress("diarize", BANDS["transcribe"][1] + 1, 100)
         results = [_result(looks[row.chunk_number]) for row in usable]
         analysis = await on_pipeline_thread(assemble, results, edges, lexicon)
+        lap("assemble")
         await self._on_progress("count", BANDS["count"][1], 100)
         self.stage = "sample"
         loop = asyncio.get_running_loop()
@@ -240,14 +257,21 @@ class _SessionJob:
         for result in results:
             parts.append((result.number, at, result.duration))
             at += result.duration
-        audio = ChunkedAudio(parts, read)
+        audio = ChunkedAudio(parts, read, keep=DECODED_KEPT)
         finished = await in_thread(
             lambda hook: finish(
                 models, audio, analysis, on_progress=hook, voice_seconds=VOICE_SECONDS
             ),
             self._on_progress,
         )
-        self.log.info("assembled from chunks", chunks=len(usable), decoded_again=audio.decoded)
+        lap("samples and voices")
+        timings = {name: round(finished.timings.get(name, 0.0), 2) for name in ("sample", "embed")}
+        self.log.info(
+            "assembled from chunks",
+            chunks=len(usable),
+            decoded_again=audio.decoded,
+            seconds=spent | timings,
+        )
         return finished, skipped
 
     async def _group_lexicon(self) -> Lexicon:
