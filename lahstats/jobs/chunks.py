@@ -95,7 +95,9 @@ async def analyze_chunk(ctx: dict[str, Any], session_id: str, number: int) -> di
         rows = await ChunkRepository(db).list_for_session(session)
     if recording is None:
         return {"skipped": "no such session"}
-    if recording.status not in {SessionStatus.RECORDING, SessionStatus.PROCESSING}:
+    if recording.status != SessionStatus.RECORDING:
+        # ended: its end job looks at every chunk not yet looked at; doing it here too would
+        # only race it for the same cores
         return {"skipped": f"the session is {recording.status.value}"}
     chunks = {row.chunk_number: row for row in rows}
     if number not in chunks:

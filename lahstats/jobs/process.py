@@ -3,6 +3,10 @@
     lease ─> load chunks ─> models ─> decode..count (0-85) ─> saving (85) ─> samples, voices (95)
           ─> upload samples ─> ONE transaction: speakers, transcript, session done (100)
 
+Chunk by chunk (``LAHSTATS_INCREMENTAL``, the default), "decode..count" is ``_assemble``: the
+looks the chunk jobs stored (``jobs/chunks.py``), any look or edge they left undone, then
+clustering, counting and the samples and voices cut from only the chunks they lie in.
+
 The job holds the session's lease (see ``lease.py``) and writes progress and results only while
 it is its own, so a duplicate job or a crash pick-up never saves twice; saving replaces the
 session's rows, so a second run leaves the same rows. A run that takes over a session an earlier
@@ -225,7 +229,8 @@ class _SessionJob:
         for done, row in enumerate(rows, start=1):
             looks[row.chunk_number] = await work.look(row, looks.get(row.chunk_number))
             await self._on_progress("decode", BANDS["decode"][1] * done, 100 * len(rows))
-        skipped = {n: look.error for n, look in looks.items() if look.error and n in _numbers(rows)}
+        numbers = _numbers(rows)
+        skipped = {n: look.error for n, look in looks.items() if look.error and n in numbers}
         usable = [row for row in rows if looks[row.chunk_number].result is not None]
         if not usable:
             reasons = "; ".join(skipped.values())

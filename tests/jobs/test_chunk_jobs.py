@@ -140,9 +140,12 @@ async def test_end_looks_at_what_no_chunk_job_did_and_leaves_out_a_chunk_that_is
     assert broken is not None
     await resources.blobs.put(broken.storage_key, b"this is not audio at all", content_type="x")
     await end_again(resources, session_id, from_status=SessionStatus.RECORDING)
+    job = {RESOURCES_KEY: resources, "job_try": 1}
+    late = await analyze_chunk(job, str(session_id), 0)  # queued before the end, run after it
 
-    result = await process_session({RESOURCES_KEY: resources, "job_try": 1}, str(session_id))
+    result = await process_session(job, str(session_id))
 
+    assert late == {"skipped": "the session is processing"}  # the end job does it
     assert result["status"] == "ready_for_claiming", result
     assert result["skipped_chunks"] == [2]
     assert sorted(calls["look"]) == [0, 1]  # no chunk job ran: end did their work (2 failed)

@@ -32,7 +32,10 @@ from tests.webhooks.receiver import Receiver
 @pytest.fixture
 def resources(hook_settings: Settings, database: Database, tmp_path: Path) -> JobResources:
     return JobResources(
-        settings=hook_settings.model_copy(update={"job_heartbeat_seconds": 0.05}),
+        # whole-session processing: the fake pipeline sits at its seam
+        settings=hook_settings.model_copy(
+            update={"job_heartbeat_seconds": 0.05, "incremental": False}
+        ),
         database=database,
         blobs=LocalBlobStore(tmp_path / "blobs"),
         worker_name="test-worker",
