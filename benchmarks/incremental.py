@@ -17,18 +17,16 @@ import argparse
 import asyncio
 import hashlib
 import json
-import os
 import resource
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks.pipeline import DEFAULT_SOURCE
+from benchmarks.pipeline import DEFAULT_SOURCE, each_in_a_process
 
 
 async def _run(source: Path, minutes: float, root: Path) -> dict[str, Any]:
@@ -156,21 +154,7 @@ def main() -> int:
     if args.one is not None:
         print(json.dumps(run_one(args.source, args.one)))
         return 0
-    results = []
-    for minutes in args.minutes:
-        print(f"chunk by chunk, {minutes:g} min of {args.source.name}...", file=sys.stderr)
-        done = subprocess.run(
-            [
-                *(sys.executable, "-m", "benchmarks.incremental"),
-                *("--one", str(minutes), "--source", str(args.source)),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "LAHSTATS_LOG_LEVEL": "warning"},
-        )
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    print(report(results))
+    print(report(each_in_a_process("benchmarks.incremental", "chunk by chunk,", args)))
     return 0
 
 

@@ -105,12 +105,19 @@ def main() -> int:
     if args.one is not None:
         print(json.dumps(run_one(args.source, args.one)))
         return 0
+    print(report(each_in_a_process("benchmarks.pipeline", "pipeline on", args)))
+    return 0
+
+
+def each_in_a_process(module: str, what: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """``python -m module --one MINUTES --source FILE`` for each of ``args.minutes``, in a fresh
+    process each (so peak RSS is that run's own); the JSON line each prints last."""
     results = []
     for minutes in args.minutes:
-        print(f"pipeline on {minutes:g} min of {args.source.name}...", file=sys.stderr, flush=True)
+        print(f"{what} {minutes:g} min of {args.source.name}...", file=sys.stderr, flush=True)
         done = subprocess.run(
             [
-                *(sys.executable, "-m", "benchmarks.pipeline"),
+                *(sys.executable, "-m", module),
                 *("--one", str(minutes), "--source", str(args.source)),
             ],
             check=True,
@@ -119,8 +126,7 @@ def main() -> int:
             env={**os.environ, "LAHSTATS_LOG_LEVEL": "warning"},
         )
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    print(report(results))
-    return 0
+    return results
 
 
 if __name__ == "__main__":

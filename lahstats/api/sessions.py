@@ -192,7 +192,7 @@ class SessionController(Controller):
     @get(
         "/{session_id:uuid}/live",
         summary="Server-sent running word counts while the session is recording (provisional)",
-        description="An `counts` event each time a chunk has been looked at: totals for the "
+        description="A `counts` event each time a chunk has been looked at: totals for the "
         "whole table and per provisional speaker (labels may change when the session ends), "
         "then a `status` event once the session stops recording. Pass the token as "
         "`access_token` from a browser's EventSource.",

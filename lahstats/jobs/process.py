@@ -45,7 +45,12 @@ from lahstats.jobs.lease import Lease
 from lahstats.jobs.progress import ProgressLog
 from lahstats.jobs.results import new_segments, new_speakers, recognition_json, sample_blobs
 from lahstats.pipeline.decode import ChunkedAudio, decode_chunks
-from lahstats.pipeline.incremental import ChunkResult, assemble, edges_needed
+from lahstats.pipeline.incremental import (
+    ChunkResult,
+    assemble,
+    edges_needed,
+    laid_end_to_end,
+)
 from lahstats.pipeline.run import BANDS, Models, analyze_speech, banded, finish
 from lahstats.pipeline.types import Analysis, Chunk, ProgressHook, Samples
 from lahstats.speakers.autoclaim import claim_matching_voices
@@ -258,11 +263,7 @@ class _SessionJob:
         def read(number: int) -> Samples:
             return asyncio.run_coroutine_threadsafe(work.read(chunks[number]), loop).result()
 
-        parts, at = [], 0.0
-        for result in results:
-            parts.append((result.number, at, result.duration))
-            at += result.duration
-        audio = ChunkedAudio(parts, read, keep=DECODED_KEPT)
+        audio = ChunkedAudio(laid_end_to_end(results), read, keep=DECODED_KEPT)
         finished = await in_thread(
             lambda hook: finish(
                 models, audio, analysis, on_progress=hook, voice_seconds=VOICE_SECONDS

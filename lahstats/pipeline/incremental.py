@@ -248,16 +248,14 @@ def assemble(
     """The session's analysis from its chunks' results and the words across their edges: no
     audio, no model. An edge not in ``edges`` is left out (live counts before it is heard)."""
     ordered = sorted(results, key=lambda result: result.number)
-    offsets: dict[int, float] = {}
-    gaps: list[Gap] = []
-    at = 0.0
-    for index, result in enumerate(ordered):
-        if index:
-            gaps += [
-                Gap(number, at) for number in range(ordered[index - 1].number + 1, result.number)
-            ]
-        offsets[result.number] = at
-        at += result.duration
+    placed = laid_end_to_end(ordered)
+    offsets = {number: at for number, at, _ in placed}
+    at = placed[-1][1] + placed[-1][2] if placed else 0.0
+    gaps = [
+        Gap(number, offsets[later.number])
+        for earlier, later in itertools.pairwise(ordered)
+        for number in range(earlier.number + 1, later.number)
+    ]
     features = join_features(
         [(round(offsets[r.number] / FRAME_SECONDS), r.features) for r in ordered]
     )
@@ -286,6 +284,18 @@ def assemble(
         timings=dict(counted.timings),
         heard=tuple(heard),
     )
+
+
+def laid_end_to_end(results: Sequence[ChunkResult]) -> list[tuple[int, float, float]]:
+    """``(chunk number, seconds into the session, seconds long)`` of each result, in number
+    order, each starting where the one before ends (a missing number leaves no hole, as in
+    ``decode_chunks``): the session's time, as ``assemble`` and ``ChunkedAudio`` both need it."""
+    placed: list[tuple[int, float, float]] = []
+    at = 0.0
+    for result in sorted(results, key=lambda result: result.number):
+        placed.append((result.number, at, result.duration))
+        at += result.duration
+    return placed
 
 
 def cut_into_chunks(audio: Audio, seconds: float = CHUNK_SECONDS) -> list[Audio]:

@@ -20,15 +20,18 @@ from lahstats.pipeline.incremental import (
     ChunkResult,
     Edge,
     _split,
+    assemble,
     edges_needed,
+    laid_end_to_end,
     look,
 )
 from lahstats.pipeline.incremental import (
     analyze_incrementally as chunk_by_chunk,
 )
 from lahstats.pipeline.run import Models, load_models
-from lahstats.pipeline.types import SAMPLE_RATE, Audio, Turn, Word
+from lahstats.pipeline.types import SAMPLE_RATE, Audio, Gap, Turn, Word
 from lahstats.settings import Settings
+from lahstats.words.lexicon import load_lexicon
 
 # Inside "lor" of "Okay lor" (5.74-6.28 s as whole-session processing hears the clip).
 CUT_IN_LOR = 6.0
@@ -207,3 +210,24 @@ def test_a_voice_from_the_longest_clean_stretches_first() -> None:
     stretches = [(0.0, 2.0), (5.0, 15.0), (20.0, 24.0)]
     assert _longest_first(stretches, 12.0) == [(5.0, 15.0), (20.0, 22.0)]
     assert _longest_first(stretches, 100.0) == stretches
+
+
+def test_chunks_lie_end_to_end_and_a_missing_number_is_a_gap() -> None:
+    def result(number: int, seconds: float) -> ChunkResult:
+        frames = round(seconds * 100)
+        return ChunkResult(
+            number,
+            seconds,
+            _features(frames, slice(0, frames), windows=3, voices=3),
+            (Word("lah", 0.5, 0.7, "SPEAKER_00"),),
+            Edge.none(0.0),
+            Edge.none(seconds),
+        )
+
+    chunks = [result(2, 2.0), result(0, 3.0), result(5, 1.5)]
+
+    assert laid_end_to_end(chunks) == [(0, 0.0, 3.0), (2, 3.0, 2.0), (5, 5.0, 1.5)]
+    analysis = assemble(chunks, {}, load_lexicon())
+    assert analysis.duration == 6.5
+    assert analysis.gaps == (Gap(1, 3.0), Gap(3, 5.0), Gap(4, 5.0))
+    assert [word.start for word in analysis.heard] == [0.5, 3.5, 5.5]
