@@ -51,6 +51,7 @@ format: ## Apply ruff's fixes and formatting
 bench: ## Print speed and memory figures: service, the pipeline on 2/10/30 min, chunk by chunk on 10 min (~25 min)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.pipeline $(if $(BENCH_MINUTES),--minutes $(BENCH_MINUTES))
+	$(BIN)/python -m benchmarks.assembly
 	$(BIN)/python -m benchmarks.incremental $(if $(BENCH_CHUNKED_MINUTES),--minutes $(BENCH_CHUNKED_MINUTES))
 
 bench-backends: ## Throughput of the production backends (pyannote, transformers) on this device

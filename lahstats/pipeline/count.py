@@ -11,6 +11,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+from lahstats.pipeline.intervals import Spans
 from lahstats.pipeline.types import Segment, SpeakerCounts, Turn, Word
 from lahstats.words.lexicon import Lexicon
 
@@ -36,14 +37,25 @@ def count_words(words: Sequence[Word], lexicon: Lexicon) -> tuple[SpeakerCounts,
     )
 
 
-def _turn_of(word: Word, turns: Sequence[Turn]) -> int | None:
-    middle = (word.start + word.end) / 2
-    inside = [
-        index
-        for index, turn in enumerate(turns)
-        if turn.speaker == word.speaker and turn.start <= middle <= turn.end
-    ]
-    return inside[0] if inside else None
+class _TurnsOf:
+    """Each speaker's turns, indexed: ``of(word)`` is the first of ``turns`` (by index) of the
+    word's speaker that holds the word's middle, or ``None``."""
+
+    def __init__(self, turns: Sequence[Turn]) -> None:
+        by_speaker: dict[str, list[int]] = defaultdict(list)
+        for index, turn in enumerate(turns):
+            by_speaker[turn.speaker].append(index)
+        self._of = {
+            speaker: (indices, Spans([(turns[i].start, turns[i].end) for i in indices]))
+            for speaker, indices in by_speaker.items()
+        }
+
+    def of(self, word: Word) -> int | None:
+        if word.speaker not in self._of:
+            return None
+        indices, spans = self._of[word.speaker]
+        inside = spans.holding((word.start + word.end) / 2)
+        return indices[inside[0]] if inside else None
 
 
 def segments(words: Sequence[Word], turns: Sequence[Turn]) -> tuple[Segment, ...]:
@@ -55,6 +67,7 @@ def segments(words: Sequence[Word], turns: Sequence[Turn]) -> tuple[Segment, ...
     lines: list[Segment] = []
     current: list[Word] = []
     current_turn: int | None = None
+    turns_of = _TurnsOf(ordered)
 
     def close() -> None:
         if current:
@@ -63,7 +76,7 @@ def segments(words: Sequence[Word], turns: Sequence[Turn]) -> tuple[Segment, ...
             current.clear()
 
     for word in sorted(words, key=lambda word: word.start):
-        turn = _turn_of(word, ordered)
+        turn = turns_of.of(word)
         if current and (
             word.speaker != current[-1].speaker or turn != current_turn or turn is None
         ):

@@ -38,7 +38,7 @@ from lahstats.pipeline.diarize import (
 from lahstats.pipeline.embed import FRAME_SECONDS
 from lahstats.pipeline.recognisers.pieces import cut_pieces
 from lahstats.pipeline.recount import recount
-from lahstats.pipeline.transcribe import speaker_at, speech_regions
+from lahstats.pipeline.transcribe import TurnIndex, speech_regions
 from lahstats.pipeline.types import (
     SAMPLE_RATE,
     Analysis,
@@ -326,11 +326,12 @@ def _given(words: Sequence[Word], turns: Sequence[Turn]) -> list[Word]:
     """Every word given to the speaker of the session's turns around it (as the recogniser does
     with the turns it is given); the read-out's listening marks keep no speaker."""
     given = []
+    index = TurnIndex(turns)
     for word in sorted(words, key=lambda w: (w.start, w.end)):
         if not word.speaker:
             given.append(word)
             continue
-        speaker = speaker_at(word.start, word.end, turns)
+        speaker = index.speaker_at(word.start, word.end)
         if speaker is not None:
             given.append(replace(word, speaker=speaker))
     return given

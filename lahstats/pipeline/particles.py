@@ -25,6 +25,7 @@ Must never download or train anything at run time: a missing weights file is
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -35,7 +36,8 @@ import numpy as np
 
 from lahstats.errors import ModelUnavailable
 from lahstats.pipeline.count import tokens
-from lahstats.pipeline.transcribe import speaker_at
+from lahstats.pipeline.intervals import Spans
+from lahstats.pipeline.transcribe import TurnIndex
 from lahstats.pipeline.types import Turn, Word
 
 FRAME_RATE = 50  # Whisper's encoder frames per second
@@ -230,7 +232,7 @@ def particle_words(
     frames: np.ndarray[Any, Any],
     start: float,
     end: float,
-    turns: Sequence[Turn],
+    turns: Sequence[Turn] | TurnIndex,
     readouts: Sequence[ParticleReadout],
 ) -> list[Word]:
     """What the read-outs heard in the encoder ``frames`` of ``start..end`` (recording
@@ -238,11 +240,12 @@ def particle_words(
     turn it falls in (``heard=UNWRITTEN``)."""
     length = min(len(frames), int((end - start) * FRAME_RATE))
     words = [listened(float(start), float(start + length / FRAME_RATE))]
+    index = turns if isinstance(turns, TurnIndex) else TurnIndex(turns)
     for readout in readouts:
         posteriors = readout.posteriors(frames[:length])
         for heard in peaks(posteriors, spacing=readout.spacing, labels=readout.labels):
             at = float(start + heard.at)
-            speaker = speaker_at(at - 0.1, at + 0.1, turns)
+            speaker = index.speaker_at(at - 0.1, at + 0.1)
             if speaker is not None:
                 words.append(
                     Word(heard.particle, at - 0.1, at + 0.1, speaker, heard.probability, UNWRITTEN)
@@ -263,6 +266,19 @@ def is_unwritten(word: Word) -> bool:
 
 def _near(word: Word, middle: float) -> bool:
     return abs((word.start + word.end) / 2 - middle) <= SAME_PARTICLE
+
+
+class _Near:
+    """Words by their middles: ``around(middle)`` are those ``_near`` it, in O(log n)."""
+
+    def __init__(self, words: Sequence[Word]) -> None:
+        self._words = sorted(words, key=lambda word: (word.start + word.end) / 2)
+        self._middles = [(word.start + word.end) / 2 for word in self._words]
+
+    def around(self, middle: float) -> list[Word]:
+        lo = bisect.bisect_left(self._middles, middle - SAME_PARTICLE - 1e-9)
+        hi = bisect.bisect_right(self._middles, middle + SAME_PARTICLE + 1e-9)
+        return [word for word in self._words[lo:hi] if _near(word, middle)]
 
 
 def with_particles(
@@ -287,8 +303,9 @@ def with_particles(
       same speaker at that word's threshold within ``SAME_PARTICLE`` s: the particles'
       read-out hears "sia" in "Sian", "kiasi" and "kiasu" too.
     """
-    spans = [(word.start, word.end) for word in unwritten if not word.text]
+    spans = Spans([(word.start, word.end) for word in unwritten if not word.text])
     heard = [word for word in unwritten if word.text in tracked]
+    heard_near = _Near(heard)
     kept: list[Word] = []
     for word in written:
         middle = (word.start + word.end) / 2
@@ -296,25 +313,24 @@ def with_particles(
         said = set(tokens(word.text)) & confirmed & tracked
         if (
             said
-            and any(low <= middle <= high for low, high in spans)
-            and not any(other.text in said and _near(other, middle) for other in heard)
+            and spans.holding(middle)
+            and not any(other.text in said for other in heard_near.around(middle))
         ):
             continue
         kept.append(word)
     counted = [word for word in heard if word.probability >= thresholds.get(word.text, 1.0)]
-    words = [word for word in counted if word.text not in PARTICLES]
+    words = _Near([word for word in counted if word.text not in PARTICLES])
+    kept_near = _Near(kept)
     added: list[Word] = []
     for particle in counted:
         middle = (particle.start + particle.end) / 2
         if any(
-            word.speaker == particle.speaker
-            and _near(word, middle)
-            and particle.text in tokens(word.text)
-            for word in kept
+            word.speaker == particle.speaker and particle.text in tokens(word.text)
+            for word in kept_near.around(middle)
         ):
             continue
         if particle.text in IN_WORDS and any(
-            word.speaker == particle.speaker and _near(word, middle) for word in words
+            word.speaker == particle.speaker for word in words.around(middle)
         ):
             continue
         added.append(particle)

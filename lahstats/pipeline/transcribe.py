@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from lahstats.errors import ModelUnavailable
+from lahstats.pipeline.intervals import Spans
 from lahstats.pipeline.types import Audio, ProgressHook, Turn, Word, no_progress
 from lahstats.words.lexicon import Lexicon
 
@@ -113,7 +114,7 @@ def unheard(
     return missed
 
 
-def speaker_at(start: float, end: float, turns: Sequence[Turn]) -> str | None:
+def speaker_at(start: float, end: float, turns: Sequence[Turn] | TurnIndex) -> str | None:
     """The speaker of the turn around the middle of ``start..end``.
 
     Where two voices overlap there, the word belongs to the one whose turn began last: the reply
@@ -121,17 +122,30 @@ def speaker_at(start: float, end: float, turns: Sequence[Turn]) -> str | None:
     finishing. Turns within ``COVER_SLACK`` s count, as the diarizer's second voice in an overlap
     comes as runs a few frames apart. Elsewhere the turn the middle lies deepest in wins, and a
     word just outside every turn goes to the nearest one; ``None`` only when there are no turns.
+    Asking about many words: pass a ``TurnIndex`` of the turns, built once.
     """
-    middle = (start + end) / 2
-    covering = [t for t in turns if t.start - COVER_SLACK <= middle <= t.end + COVER_SLACK]
-    if len({turn.speaker for turn in covering}) > 1:
-        return max(covering, key=lambda turn: turn.start).speaker
-    best: tuple[float, str] | None = None
-    for turn in turns:
-        depth = min(middle - turn.start, turn.end - middle)
-        if best is None or depth > best[0]:
-            best = (depth, turn.speaker)
-    return None if best is None else best[1]
+    index = turns if isinstance(turns, TurnIndex) else TurnIndex(turns)
+    return index.speaker_at(start, end)
+
+
+class TurnIndex:
+    """Turns indexed by time, for ``speaker_at`` in O(log n) a word (``pipeline.intervals``)."""
+
+    def __init__(self, turns: Sequence[Turn]) -> None:
+        self.turns = tuple(turns)
+        self._spans = Spans([(turn.start, turn.end) for turn in self.turns])
+
+    def speaker_at(self, start: float, end: float) -> str | None:
+        middle = (start + end) / 2
+        covering = [self.turns[i] for i in self._spans.holding(middle, COVER_SLACK)]
+        if len({turn.speaker for turn in covering}) > 1:
+            return max(covering, key=lambda turn: turn.start).speaker
+        best: tuple[float, str] | None = None
+        for turn in (self.turns[i] for i in self._spans.nearest(middle)):
+            depth = min(middle - turn.start, turn.end - middle)
+            if best is None or depth > best[0]:
+                best = (depth, turn.speaker)
+        return None if best is None else best[1]
 
 
 def load_transcriber(settings: Settings, lexicon: Lexicon) -> Transcriber:

@@ -9,6 +9,8 @@ stops. Nothing here decides what a word *is*; ``pipeline.correct`` does.
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from collections.abc import Sequence
 from functools import cache
@@ -195,6 +197,7 @@ def is_english(word: str) -> bool:
     return word.lower().strip("'") in dictionary()
 
 
+@cache
 def _substitution(a: str, b: str) -> float:
     if a == b:
         return 0.0
@@ -210,26 +213,41 @@ def similar(a: str, b: str) -> bool:
     return _substitution(a, b) <= SUBSTITUTE_NEAR
 
 
+@cache
 def _indel(phone: str) -> float:
     return INSERT_WEAK if phone in _WEAK else 1.0
 
 
-def distance(heard: Sequence[str], target: Sequence[str]) -> float:
-    """Weighted edit distance per target phone: 0 is the same sound, 1 about all different."""
+def least_distance(heard: Sequence[str], target: Sequence[str]) -> float:
+    """A floor under ``distance``, in O(1): each phone one has more than the other is at
+    least one insertion of the cheapest kind (``INSERT_WEAK``)."""
     if not target:
         return float(len(heard) > 0)
-    previous = [0.0]
-    for phone in target:
-        previous.append(previous[-1] + _indel(phone))
+    return abs(len(heard) - len(target)) * min(INSERT_WEAK, 1.0) / len(target)
+
+
+def distance(
+    heard: Sequence[str], target: Sequence[str], ceiling: float = math.inf
+) -> float:
+    """Weighted edit distance per target phone: 0 is the same sound, 1 about all different.
+    ``inf`` as soon as it is sure to be over ``ceiling`` (no row of the table can shrink)."""
+    if not target:
+        return float(len(heard) > 0)
+    inserted = [_indel(phone) for phone in target]
+    previous = [0.0, *itertools.accumulate(inserted)]
+    give_up = ceiling * len(target) + 1e-9
     for h in heard:
-        current = [previous[0] + _indel(h)]
+        dropped = _indel(h)
+        current = [previous[0] + dropped]
         for j, t in enumerate(target, start=1):
             current.append(
                 min(
-                    previous[j] + _indel(h),
-                    current[j - 1] + _indel(t),
+                    previous[j] + dropped,
+                    current[j - 1] + inserted[j - 1],
                     previous[j - 1] + _substitution(h, t),
                 )
             )
+        if min(current) > give_up:
+            return math.inf
         previous = current
     return previous[-1] / len(target)

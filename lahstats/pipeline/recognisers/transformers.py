@@ -32,7 +32,7 @@ from lahstats.pipeline import hub
 from lahstats.pipeline.backends import gpu_memory
 from lahstats.pipeline.recognisers.pieces import compression_ratio, cut_pieces, in_batches, spread
 from lahstats.pipeline.recognisers.whisper import COMPRESSION_LIMIT, audible, echoes_prompt
-from lahstats.pipeline.transcribe import STAGE, speaker_at, speech_regions
+from lahstats.pipeline.transcribe import STAGE, TurnIndex, speech_regions
 from lahstats.pipeline.types import SAMPLE_RATE, Audio, ProgressHook, Samples, Turn, Word
 from lahstats.words.lexicon import Lexicon
 
@@ -104,6 +104,7 @@ class TransformersRecogniser:
             on_done=lambda done: on_progress(STAGE, done, len(pieces)),
             name=self.name,
         )
+        index = TurnIndex(turns)
         words: list[Word] = []
         for (start, end), said in zip(pieces, heard, strict=True):
             if not said.words or compression_ratio(said.text) > COMPRESSION_LIMIT:
@@ -118,7 +119,7 @@ class TransformersRecogniser:
                     for at, to in said.times
                 ]
             for text, (at, to) in zip(said.words, times, strict=True):
-                speaker = speaker_at(at, to, turns)
+                speaker = index.speaker_at(at, to)
                 if speaker is not None:
                     words.append(Word(text, at, max(at, to), speaker))
         return tuple(words)

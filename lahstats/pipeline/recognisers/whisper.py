@@ -29,7 +29,7 @@ from faster_whisper import WhisperModel
 from lahstats.errors import ModelUnavailable
 from lahstats.pipeline.count import tokens
 from lahstats.pipeline.particles import ParticleReadout, particle_words
-from lahstats.pipeline.transcribe import STAGE, speaker_at, speech_regions, unheard
+from lahstats.pipeline.transcribe import STAGE, TurnIndex, speech_regions, unheard
 from lahstats.pipeline.types import Audio, ProgressHook, Samples, Turn, Word
 from lahstats.words.lexicon import Lexicon, builtin_example
 
@@ -273,18 +273,19 @@ class WhisperRecogniser:
         self, audio: Audio, turns: tuple[Turn, ...], on_progress: ProgressHook
     ) -> tuple[Word, ...]:
         regions = speech_regions(turns, audio.duration)
+        index = TurnIndex(turns)
         words: list[Word] = []
         on_progress(STAGE, 0, len(regions))
         for done, (start, end) in enumerate(regions, start=1):
             self._model.frames.clear()
-            heard, looped = self._region(audio, start, end, turns)
+            heard, looped = self._region(audio, start, end, index)
             if self._readouts:
-                words.extend(self._particles(audio, start, end, turns))
+                words.extend(self._particles(audio, start, end, index))
             # Only where Whisper heard something else in the region, or looped: a region it
             # found empty is noise, and a second try on noise is how it makes up words ("You").
             retried = unheard(turns, heard, start, end) if heard or looped else []
             for missed_start, missed_end in retried:
-                heard.extend(self._region(audio, missed_start, missed_end, turns)[0])
+                heard.extend(self._region(audio, missed_start, missed_end, index)[0])
             words.extend(heard)
             on_progress(STAGE, done, len(regions))
         return tuple(words)
@@ -294,7 +295,7 @@ class WhisperRecogniser:
         audio: Audio,
         start: float,
         end: float,
-        turns: tuple[Turn, ...],
+        turns: TurnIndex,
     ) -> list[Word]:
         """Particles the read-out hears in the region, from the encoder frames the recogniser
         computed: the first 30 s window is kept from transcription, later windows of a longer
@@ -313,7 +314,7 @@ class WhisperRecogniser:
         return heard
 
     def _region(
-        self, audio: Audio, start: float, end: float, turns: tuple[Turn, ...]
+        self, audio: Audio, start: float, end: float, turns: TurnIndex
     ) -> tuple[list[Word], bool]:
         """The words heard in ``start..end``, and whether some window of it looped."""
         options: dict[str, Any] = {
@@ -352,8 +353,8 @@ class WhisperRecogniser:
         return words, looped
 
     @staticmethod
-    def _word(said: Any, start: float, turns: tuple[Turn, ...]) -> Word:
+    def _word(said: Any, start: float, turns: TurnIndex) -> Word:
         at, to = start + said.start, start + said.end
-        speaker = speaker_at(at, to, turns)
+        speaker = turns.speaker_at(at, to)
         assert speaker is not None  # a region lies within turns
         return Word(said.word.strip(), float(at), float(to), speaker, float(said.probability))
