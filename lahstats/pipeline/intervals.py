@@ -2,9 +2,10 @@
 
 Giving each of a session's words to a turn asked every word about every turn: fine for a
 minute, most of a 3-hour session's end step (``python -m benchmarks.assembly``: 27,761 words,
-assembly 45 s at 180 minutes, 1.3 s with this). ``Spans`` answers the same questions from spans sorted by start and the furthest end
-reached so far, so the answers, ties included, are those of the plain loops over the spans in
-the order given (``tests/pipeline/test_intervals.py`` checks this against them).
+assembly 45 s at 180 minutes, 1.3 s with this). ``Spans`` answers the same questions from spans
+sorted by start and the furthest end reached so far, so the answers, ties included, are those
+of the plain loops over the spans in the order given (``tests/pipeline/test_intervals.py``
+checks this against them).
 """
 
 from __future__ import annotations
