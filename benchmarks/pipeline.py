@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,9 +110,11 @@ def main() -> int:
     return 0
 
 
-def each_in_a_process(module: str, what: str, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """``python -m module --one MINUTES --source FILE`` for each of ``args.minutes``, in a fresh
-    process each (so peak RSS is that run's own); the JSON line each prints last."""
+def each_in_a_process(
+    module: str, what: str, args: argparse.Namespace, extra: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """``python -m module --one MINUTES --source FILE [extra]`` for each of ``args.minutes``, in a
+    fresh process each (so peak RSS is that run's own); the JSON line each prints last."""
     results = []
     for minutes in args.minutes:
         print(f"{what} {minutes:g} min of {args.source.name}...", file=sys.stderr, flush=True)
@@ -119,6 +122,7 @@ def each_in_a_process(module: str, what: str, args: argparse.Namespace) -> list[
             [
                 *(sys.executable, "-m", module),
                 *("--one", str(minutes), "--source", str(args.source)),
+                *extra,
             ],
             check=True,
             capture_output=True,
