@@ -27,14 +27,16 @@ from sqlalchemy.exc import IntegrityError
 from lahstats.errors import InvalidInput, NotFound
 from lahstats.jobs.analysis import on_pipeline_thread
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
-from lahstats.pipeline.decode import decode_bytes
+from lahstats.pipeline.decode import decode_bytes, decode_in_pieces, decode_span
 from lahstats.pipeline.diarize import EmbeddedDiarizer
 from lahstats.pipeline.incremental import (
+    CHUNK_SECONDS,
     RESULT_FORMAT,
     ChunkResult,
     EdgeWords,
     join,
     look,
+    look_in_pieces,
     words_from_json,
     words_to_json,
 )
@@ -55,6 +57,10 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 ANALYZE_CHUNK = "analyze_chunk"
+# A chunk longer than the app's by half (a whole recording uploaded as one file) is looked at in
+# pieces of the app's length and read a span at a time (``is_long``).
+PIECE_SECONDS = CHUNK_SECONDS
+LONG_CHUNK_SECONDS = 1.5 * CHUNK_SECONDS
 Key = tuple[int | None, int | None]
 
 
@@ -74,6 +80,33 @@ async def enqueue_chunk(
 def looks_at_chunks(settings: Settings) -> bool:
     """Whether sessions are processed chunk by chunk: on by setting, embedded diarizer only."""
     return settings.incremental and settings.diarizer == "embedded"
+
+
+def is_long(chunk: AudioChunk) -> bool:
+    """Whether a chunk is looked at in pieces (``look_in_pieces``) and read a span at a time."""
+    return (chunk.duration_seconds or 0.0) > LONG_CHUNK_SECONDS
+
+
+# a chunk, and the span of it (start, seconds) when it is long and read a span at a time
+Part = tuple[int, tuple[float, float] | None]
+
+
+def audio_parts(
+    laid: Sequence[tuple[int, float, float]], rows: Mapping[int, AudioChunk]
+) -> list[tuple[Part, float, float]]:
+    """The parts ``ChunkedAudio`` reads a session in: each chunk whole, a long one in spans of
+    ``PIECE_SECONDS`` (read by seeking, never decoded whole); ``laid`` as ``laid_end_to_end``."""
+    parts: list[tuple[Part, float, float]] = []
+    for number, at, length in laid:
+        if not is_long(rows[number]):
+            parts.append(((number, None), at, length))
+            continue
+        start = 0.0
+        while start < length:
+            seconds = min(PIECE_SECONDS, length - start)
+            parts.append(((number, (start, seconds)), at + start, seconds))
+            start += PIECE_SECONDS
+    return parts
 
 
 def models_key(models: Models) -> str:
@@ -131,6 +164,7 @@ class ChunkWork:
         self.session_id = session_id
         self.models = models
         self.key = models_key(models)
+        self._kept: tuple[str, bytes] | None = None
 
     async def stored(self) -> dict[int, ChunkAnalysis]:
         async with self.resources.database.session() as db:
@@ -153,8 +187,19 @@ class ChunkWork:
         result: bytes | None = None
         error: str | None = None
         try:
-            samples = await self.read(chunk)
-            found = await on_pipeline_thread(look, self.models, chunk.chunk_number, Audio(samples))
+            if is_long(chunk):
+                data = await self._bytes(chunk)
+                pieces = (
+                    Audio(samples) for samples in decode_in_pieces(data, PIECE_SECONDS, label=label)
+                )
+                found = await on_pipeline_thread(
+                    look_in_pieces, self.models, chunk.chunk_number, pieces
+                )
+            else:
+                samples = await self.read(chunk)
+                found = await on_pipeline_thread(
+                    look, self.models, chunk.chunk_number, Audio(samples)
+                )
             result = found.to_bytes()
         except InvalidInput as exc:
             error = str(exc)
@@ -166,17 +211,28 @@ class ChunkWork:
             seconds=time.perf_counter() - started,
         )
 
-    async def read(self, chunk: AudioChunk) -> Samples:
-        """A chunk's decoded samples; ``InvalidInput`` when it is gone or is not audio."""
+    async def read(self, chunk: AudioChunk, span: tuple[float, float] | None = None) -> Samples:
+        """A chunk's decoded samples, or ``span`` (start, seconds) of them found by seeking;
+        ``InvalidInput`` when it is gone or is not audio."""
         label = f"chunk {chunk.chunk_number}"
+        data = await self._bytes(chunk)
+        if span is not None:
+            return await on_pipeline_thread(decode_span, data, *span, label=label)
+        return await on_pipeline_thread(decode_bytes, data, label=label)
+
+    async def _bytes(self, chunk: AudioChunk) -> bytes:
+        """A chunk's stored bytes (the last chunk's kept: a long one is read a span at a time)."""
+        if self._kept is not None and self._kept[0] == chunk.storage_key:
+            return self._kept[1]
         try:
             data = await self.resources.blobs.get(chunk.storage_key)
         except NotFound as exc:
             raise InvalidInput(
-                f"{label} is missing from storage",
+                f"chunk {chunk.chunk_number} is missing from storage",
                 hint="The other chunks are counted; record again to count this part.",
             ) from exc
-        return await on_pipeline_thread(decode_bytes, data, label=label)
+        self._kept = (chunk.storage_key, data)
+        return data
 
     async def _put(
         self, chunk: AudioChunk, *, result: bytes | None, error: str | None, seconds: float

@@ -33,7 +33,7 @@ from arq.worker import Retry
 
 from lahstats.errors import InvalidInput, LahstatsError, NotFound
 from lahstats.jobs.analysis import in_thread, on_pipeline_thread
-from lahstats.jobs.chunks import ChunkWork, looks_at_chunks
+from lahstats.jobs.chunks import ChunkWork, Part, audio_parts, looks_at_chunks
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.jobs.failures import (
     backoff_seconds,
@@ -260,10 +260,12 @@ class _SessionJob:
         loop = asyncio.get_running_loop()
         chunks = {row.chunk_number: row for row in usable}
 
-        def read(number: int) -> Samples:
-            return asyncio.run_coroutine_threadsafe(work.read(chunks[number]), loop).result()
+        def read(part: Part) -> Samples:
+            number, span = part
+            return asyncio.run_coroutine_threadsafe(work.read(chunks[number], span), loop).result()
 
-        audio = ChunkedAudio(laid_end_to_end(results), read, keep=DECODED_KEPT)
+        parts = audio_parts(laid_end_to_end(results), chunks)
+        audio = ChunkedAudio(parts, read, keep=DECODED_KEPT)
         finished = await in_thread(
             lambda hook: finish(
                 models, audio, analysis, on_progress=hook, voice_seconds=VOICE_SECONDS

@@ -165,9 +165,7 @@ def _same_onset(heard: Phones, particle: Phones) -> bool:
 
 
 @lru_cache(maxsize=65_536)
-def _closest(
-    phones: Phones, rules: _Rules, *, particle: bool, ceiling: float
-) -> tuple[float, str]:
+def _closest(phones: Phones, rules: _Rules, *, particle: bool, ceiling: float) -> tuple[float, str]:
     """The closest-sounding target (particle or not) and how far it is, when one is within
     ``ceiling``; else ``(inf, "")``. Nothing further is ever used, and knowing where to stop
     corrects the same words the same way 6.6x quicker (1,539 distinct words of the long

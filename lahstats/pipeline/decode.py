@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -32,7 +32,7 @@ import soxr  # type: ignore[import-untyped]  # a dependency of librosa; ships no
 import structlog
 
 from lahstats.errors import InvalidAudio
-from lahstats.pipeline.ffmpeg import run_tool, short_reason
+from lahstats.pipeline.ffmpeg import run_tool, short_reason, streamed
 from lahstats.pipeline.sniff import AudioFormat, describe_non_audio, sniff
 from lahstats.pipeline.types import (
     SAMPLE_RATE,
@@ -45,6 +45,7 @@ from lahstats.pipeline.types import (
 )
 
 log = structlog.get_logger(__name__)
+K = TypeVar("K")
 
 # Not MP3: for an MP3 without a Xing header libsndfile takes the first frames' bitrate for the
 # whole file and stops reading there (9.4 s of a 16.6 s VBR MP3 were decoded).
@@ -259,10 +260,7 @@ def _decode_with_ffmpeg(data: bytes, fmt: AudioFormat, label: str) -> Samples:
     with _as_file(data, fmt) as path:
         run = run_tool(
             "ffmpeg",
-            [
-                *("-i", str(path), "-map", "0:a:0", "-vn"),
-                *("-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1"),
-            ],
+            _decode_args(path),
             timeout=_timeout(data),
             purpose=f"decode {fmt} audio",
         )
@@ -273,6 +271,61 @@ def _decode_with_ffmpeg(data: bytes, fmt: AudioFormat, label: str) -> Samples:
         log.warning("decode.partial", label=label, reason=short_reason(run.stderr, hide=path))
     usable = len(run.stdout) - len(run.stdout) % 4
     return np.frombuffer(run.stdout[:usable], dtype="<f4").astype(np.float32)
+
+
+def decode_in_pieces(data: bytes, seconds: float, *, label: str = "audio") -> Iterator[Samples]:
+    """One file's audio as 16 kHz mono float32 pieces of ``seconds`` (the last shorter), from one
+    ffmpeg run read as it decodes: a 2-hour upload is never held decoded whole. Raises
+    InvalidAudio naming ``label`` as ``decode_bytes`` does, after the pieces decoded so far."""
+    fmt = _sniff_or_reject(data, label)
+    size = round(seconds * SAMPLE_RATE) * 4
+    pieces = 0
+    with (
+        _as_file(data, fmt) as path,
+        streamed(
+            "ffmpeg",
+            _decode_args(path),
+            timeout=_timeout(data),
+            purpose=f"decode {fmt} audio",
+        ) as stream,
+    ):
+        while block := stream.read(size):
+            usable = len(block) - len(block) % 4
+            yield np.frombuffer(block[:usable], dtype="<f4").astype(np.float32)
+            pieces += 1
+        run = stream.finish()
+    if run.returncode != 0 or (not pieces and run.stderr.strip()):
+        raise InvalidAudio(f"{label} could not be decoded: {short_reason(run.stderr, hide=path)}")
+    if run.stderr.strip():
+        log.warning("decode.partial", label=label, reason=short_reason(run.stderr, hide=path))
+
+
+def decode_span(data: bytes, start: float, seconds: float, *, label: str = "audio") -> Samples:
+    """``seconds`` of one file's audio from ``start``, found by seeking (to within a frame or
+    so: fine for sample clips and voices, not for counting), 16 kHz mono float32."""
+    fmt = _sniff_or_reject(data, label)
+    with _as_file(data, fmt) as path:
+        run = run_tool(
+            "ffmpeg",
+            [
+                *("-ss", f"{max(0.0, start):.3f}", "-t", f"{seconds:.3f}"),
+                *_decode_args(path),
+            ],
+            timeout=_timeout(data),
+            purpose=f"decode {fmt} audio",
+        )
+    if run.returncode != 0:
+        raise InvalidAudio(f"{label} could not be decoded: {short_reason(run.stderr, hide=path)}")
+    usable = len(run.stdout) - len(run.stdout) % 4
+    return np.frombuffer(run.stdout[:usable], dtype="<f4").astype(np.float32)
+
+
+def _decode_args(path: str) -> list[str]:
+    """ffmpeg's arguments: the file's first audio stream as 16 kHz mono float32 on stdout."""
+    return [
+        *("-i", path, "-map", "0:a:0", "-vn"),
+        *("-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1"),
+    ]
 
 
 @contextmanager
@@ -288,24 +341,25 @@ def _timeout(data: bytes) -> float:
     return 30.0 + _SECONDS_PER_MEGABYTE * len(data) / 1_000_000
 
 
-class ChunkedAudio:
-    """A session's audio as its chunks, each decoded only when a slice falls in it (the last few
-    kept): what the end step of chunk-by-chunk processing cuts samples and voices from, without
-    ever holding the whole session decoded. ``parts`` are ``(chunk number, seconds into the
-    session, seconds long)`` in order; ``read(number)`` gives a chunk's decoded samples."""
+class ChunkedAudio(Generic[K]):
+    """A session's audio as its parts (chunks, or spans of a long one), each decoded only when
+    a slice falls in it (the last few kept): what the end step of chunk-by-chunk processing cuts
+    samples and voices from, without ever holding the whole session decoded. ``parts`` are
+    ``(key, seconds into the session, seconds long)`` in order; ``read(key)`` gives a part's
+    decoded samples."""
 
     def __init__(
         self,
-        parts: Sequence[tuple[int, float, float]],
-        read: Callable[[int], Samples],
+        parts: Sequence[tuple[K, float, float]],
+        read: Callable[[K], Samples],
         *,
         keep: int = 4,
     ) -> None:
         self.parts = list(parts)
         self.read = read
         self.keep = keep
-        self._decoded: dict[int, Samples] = {}
-        self.decoded = 0  # chunks decoded so far, for tests and logs
+        self._decoded: dict[K, Samples] = {}
+        self.decoded = 0  # parts decoded so far, for tests and logs
 
     @property
     def duration(self) -> float:
@@ -313,19 +367,19 @@ class ChunkedAudio:
 
     def slice(self, start: float, end: float) -> Samples:
         pieces = []
-        for number, at, length in self.parts:
+        for key, at, length in self.parts:
             if at + length <= start or at >= end:
                 continue
-            samples = self._samples(number)
+            samples = self._samples(key)
             lo = max(0, round((start - at) * SAMPLE_RATE))
             hi = min(len(samples), round((end - at) * SAMPLE_RATE))
             pieces.append(samples[lo : max(lo, hi)])
         return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
 
-    def _samples(self, number: int) -> Samples:
-        if number not in self._decoded:
+    def _samples(self, key: K) -> Samples:
+        if key not in self._decoded:
             if len(self._decoded) >= self.keep:
                 del self._decoded[next(iter(self._decoded))]
-            self._decoded[number] = self.read(number)
+            self._decoded[key] = self.read(key)
             self.decoded += 1
-        return self._decoded[number]
+        return self._decoded[key]

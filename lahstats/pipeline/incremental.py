@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -178,6 +178,39 @@ def look(models: Models, number: int, audio: Audio) -> ChunkResult:
     return ChunkResult(number, audio.duration, found, tuple(words), head, tail, turns)
 
 
+def look_in_pieces(models: Models, number: int, pieces: Iterable[Audio]) -> ChunkResult:
+    """A long chunk (a whole recording uploaded as one file) looked at a piece at a time, as if
+    it had been uploaded as those pieces: each piece looked at, the speech across each edge
+    between them joined, and all of it one chunk's result. Holds two pieces' audio at most,
+    never the chunk's. Blocking."""
+    parts: list[tuple[int, VoiceFeatures]] = []
+    words: list[Word] = []
+    first: ChunkResult | None = None
+    last: ChunkResult | None = None
+    at = last_at = 0.0
+    for index, audio in enumerate(pieces):
+        found = look(models, index, audio)
+        if last is None:
+            first = found
+        else:
+            between = join(models, last, found)
+            words += [_moved(word, last_at + last.tail.start) for word in between.words]
+        words += [_moved(word, at) for word in found.words]
+        parts.append((round(at / FRAME_SECONDS), found.features))
+        last, last_at = found, at
+        at += found.duration
+    if first is None or last is None:
+        return look(models, number, Audio(np.zeros(0, np.float32)))
+    features = join_features(parts)
+    tail = Edge(
+        last_at + last.tail.start,
+        last.tail.samples,
+        tuple(_moved_turn(turn, last_at) for turn in last.tail.turns),
+    )
+    turns = label(features, SpeakerHints())
+    return ChunkResult(number, at, features, tuple(words), first.head, tail, turns)
+
+
 def _split(audio: Audio, turns: Sequence[Turn]) -> tuple[Edge, tuple[Turn, ...], Edge]:
     """The head edge, the turns of the inner speech regions, and the tail edge."""
     duration = audio.duration
@@ -320,6 +353,10 @@ def analyze_incrementally(
 
 def _moved(word: Word, by: float) -> Word:
     return replace(word, start=word.start + by, end=word.end + by)
+
+
+def _moved_turn(turn: Turn, by: float) -> Turn:
+    return Turn(turn.speaker, turn.start + by, turn.end + by)
 
 
 def _given(words: Sequence[Word], turns: Sequence[Turn]) -> list[Word]:

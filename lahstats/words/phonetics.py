@@ -226,9 +226,7 @@ def least_distance(heard: Sequence[str], target: Sequence[str]) -> float:
     return abs(len(heard) - len(target)) * min(INSERT_WEAK, 1.0) / len(target)
 
 
-def distance(
-    heard: Sequence[str], target: Sequence[str], ceiling: float = math.inf
-) -> float:
+def distance(heard: Sequence[str], target: Sequence[str], ceiling: float = math.inf) -> float:
     """Weighted edit distance per target phone: 0 is the same sound, 1 about all different.
     ``inf`` as soon as it is sure to be over ``ceiling`` (no row of the table can shrink)."""
     if not target:

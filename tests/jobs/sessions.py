@@ -39,9 +39,12 @@ async def ended_session(resources: JobResources, chunks: Sequence[tuple[bytes, s
 
 
 async def recording_session(
-    resources: JobResources, chunks: Sequence[tuple[bytes, str]]
+    resources: JobResources,
+    chunks: Sequence[tuple[bytes, str]],
+    durations: Sequence[float | None] = (),
 ) -> uuid.UUID:
-    """A session still recording, whose chunks (bytes, content type) are stored."""
+    """A session still recording, whose chunks (bytes, content type) are stored, with the
+    decoded durations the upload would have found when given."""
     async with resources.database.session() as db:
         owner = await ProfileRepository(db).ensure(uuid.uuid4(), email=f"{uuid.uuid4().hex}@x.sg")
         group = await GroupRepository(db).create(
@@ -59,6 +62,7 @@ async def recording_session(
                 content_type=content_type,
                 size_bytes=len(data),
                 sha256=sha,
+                duration_seconds=durations[number] if number < len(durations) else None,
             )
     return recording.id
 

@@ -19,8 +19,9 @@ from lahstats.jobs.analysis import ModelCache
 from lahstats.jobs.chunks import analyze_chunk
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.jobs.process import process_session
-from lahstats.pipeline.decode import decode_file
-from lahstats.pipeline.types import SAMPLE_RATE
+from lahstats.pipeline import incremental
+from lahstats.pipeline.decode import decode_file, decode_in_pieces
+from lahstats.pipeline.types import SAMPLE_RATE, Audio
 from lahstats.settings import Settings
 from lahstats.storage.models import SessionStatus
 from lahstats.storage.repositories import (
@@ -155,3 +156,64 @@ async def test_end_looks_at_what_no_chunk_job_did_and_leaves_out_a_chunk_that_is
     (skipped,) = [event for event in events if event.stage == "skipped"]
     assert skipped.message is not None
     assert skipped.message.startswith("chunk 2 was left out: chunk 2")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_long_chunk_is_looked_at_in_pieces_and_read_a_span_at_a_time(
+    resources: JobResources, real_models: ModelCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the 16.5 s clip uploaded as one file, where a chunk over 10 s is long: looked at in 6 s
+    # pieces as a 2-hour upload is in 30 s ones, and never decoded whole
+    monkeypatch.setattr(chunk_jobs, "LONG_CHUNK_SECONDS", 10.0)
+    monkeypatch.setattr(chunk_jobs, "PIECE_SECONDS", 6.0)
+    whole: list[int] = []
+    spans: list[tuple[float, float]] = []
+    pieces: list[float] = []
+    real_decode, real_span = chunk_jobs.decode_bytes, chunk_jobs.decode_span
+    real_look = incremental.look
+
+    def look(models: Any, number: int, audio: Any) -> Any:
+        pieces.append(round(audio.duration, 1))
+        return real_look(models, number, audio)
+
+    def decode_bytes(data: bytes, **kw: Any) -> Any:
+        whole.append(len(data))
+        return real_decode(data, **kw)
+
+    def decode_span(data: bytes, start: float, seconds: float, **kw: Any) -> Any:
+        spans.append((start, seconds))
+        return real_span(data, start, seconds, **kw)
+
+    monkeypatch.setattr(chunk_jobs, "decode_bytes", decode_bytes)
+    monkeypatch.setattr(chunk_jobs, "decode_span", decode_span)
+    monkeypatch.setattr(incremental, "look", look)
+    resources.models = real_models
+    job = {RESOURCES_KEY: resources, "job_try": 1}
+    session_id = await recording_session(resources, [(CLIP.read_bytes(), "audio/flac")], [16.5])
+
+    looked = await analyze_chunk(job, str(session_id), 0)
+    await end_again(resources, session_id, from_status=SessionStatus.RECORDING)
+    result = await process_session(job, str(session_id))
+
+    assert looked["error"] is None
+    assert result["status"] == "ready_for_claiming", result
+    assert pieces == [6.0, 6.0, pytest.approx(4.5, abs=0.2)]
+    assert whole == []
+    assert spans
+    assert all(seconds <= 6.0 for _, seconds in spans)
+    # what the same pieces give when uploaded as chunks of their own
+    models = await real_models.get()
+    cut = [Audio(s) for s in decode_in_pieces(CLIP.read_bytes(), 6.0)]
+    expected = incremental.analyze_incrementally(models, cut)
+    pooled: dict[str, int] = {}
+    for speaker in expected.counts:
+        for word, count in speaker.counts.items():
+            pooled[word] = pooled.get(word, 0) + count
+    assert await _said(resources, session_id) == pooled
+    async with resources.database.session() as db:
+        recording = await SessionRepository(db).get(session_id)
+        speakers = await SpeakerRepository(db).list_for_session(session_id)
+    assert recording is not None
+    assert recording.duration_seconds == pytest.approx(16.5, abs=0.2)
+    assert len(speakers) == len({turn.speaker for turn in expected.turns}) == 2
+    assert all(s.sample_storage_key and s.voice_embedding is not None for s in speakers)

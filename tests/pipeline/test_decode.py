@@ -25,6 +25,8 @@ from lahstats.pipeline.decode import (
     decode_chunks,
     decode_file,
     decode_files,
+    decode_in_pieces,
+    decode_span,
     probe,
 )
 from lahstats.pipeline.sniff import sniff
@@ -300,3 +302,48 @@ def test_audio_info_is_frozen() -> None:
     info = AudioInfo("wav", 1.0, 16000, 1)
     with pytest.raises(AttributeError):
         info.duration = 2.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("kind", ["mp3", "m4a", "flac"])
+def test_a_long_upload_decodes_a_piece_at_a_time_to_the_same_samples(
+    encoded: dict[str, bytes], kind: str
+) -> None:
+    whole = decode_module._decode_with_ffmpeg(encoded[kind], sniff(encoded[kind]), "clip")
+    pieces = list(decode_in_pieces(encoded[kind], 5.0, label="clip"))
+
+    assert [len(piece) for piece in pieces[:-1]] == [5 * SAMPLE_RATE] * (len(pieces) - 1)
+    assert 0 < len(pieces[-1]) <= 5 * SAMPLE_RATE
+    np.testing.assert_array_equal(np.concatenate(pieces), whole)
+
+
+def test_a_span_is_found_by_seeking_to_within_a_frame(encoded: dict[str, bytes]) -> None:
+    whole = decode_bytes(encoded["flac"])
+    span = decode_span(encoded["flac"], 6.0, 3.0, label="clip")
+
+    assert len(span) == 3 * SAMPLE_RATE
+    # the same sound, shifted by a few samples at most
+    best = max(
+        float(np.corrcoef(span, whole[6 * SAMPLE_RATE + shift : 9 * SAMPLE_RATE + shift])[0, 1])
+        for shift in range(-32, 33)
+    )
+    assert best > 0.99
+
+
+def test_a_long_upload_that_is_not_audio_fails_naming_it() -> None:
+    with pytest.raises(InvalidAudio, match="chunk 3 is not audio"):
+        list(decode_in_pieces(b"<html>" + bytes(4096), 30.0, label="chunk 3"))
+
+
+def test_a_long_upload_cut_short_fails_after_the_pieces_it_had(encoded: dict[str, bytes]) -> None:
+    data = encoded["m4a"]
+    pieces = decode_in_pieces(data[: len(data) // 2], 5.0, label="chunk 0")
+    with pytest.raises(InvalidAudio, match="chunk 0 could not be decoded"):
+        list(pieces)
+
+
+def test_a_long_upload_that_decodes_past_its_time_is_stopped(
+    encoded: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(decode_module, "_timeout", lambda data: 0.0)
+    with pytest.raises(InvalidAudio, match="took longer than 0 s"):
+        list(decode_in_pieces(encoded["mp3"], 5.0, label="chunk 0"))
