@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -138,7 +138,6 @@ async def analyze_chunk(ctx: dict[str, Any], session_id: str, number: int) -> di
     work = ChunkWork(resources, session, await resources.models.get())
     started = time.perf_counter()
     looked = await work.look(chunks[number])
-    looks = await work.stored()
     numbers = sorted(chunks)
     at = numbers.index(number)
     wanted: list[Key] = []
@@ -148,6 +147,8 @@ async def analyze_chunk(ctx: dict[str, Any], session_id: str, number: int) -> di
         wanted.append((numbers[at - 1], number))
     if at + 1 < len(numbers):
         wanted.append((number, numbers[at + 1]))
+    # its neighbours' looks only: a 3-hour session's would be 50 MB read for every chunk
+    looks = await work.stored({n for key in wanted for n in key if n is not None})
     joined = await work.join(wanted, looks, missing_ok=True)
     seconds = round(time.perf_counter() - started, 3)
     bound.info("chunk looked at", seconds=seconds, edges=len(joined), failed=bool(looked.error))
@@ -166,9 +167,10 @@ class ChunkWork:
         self.key = models_key(models)
         self._kept: tuple[str, bytes] | None = None
 
-    async def stored(self) -> dict[int, ChunkAnalysis]:
+    async def stored(self, numbers: Collection[int] | None = None) -> dict[int, ChunkAnalysis]:
+        """The session's stored looks (of these chunks only, when given), by chunk number."""
         async with self.resources.database.session() as db:
-            rows = await ChunkAnalysisRepository(db).list_for_session(self.session_id)
+            rows = await ChunkAnalysisRepository(db).list_for_session(self.session_id, numbers)
         return {row.chunk_number: row for row in rows}
 
     def fresh(self, chunk: AudioChunk, stored: ChunkAnalysis | None) -> bool:

@@ -1,7 +1,8 @@
 """Live counts while a session is recorded: what the chunks looked at so far add up to.
 
 Each chunk's job stores its look (``jobs/chunks.py``); following a recording session polls
-those rows and, whenever a look or an edge is new, assembles everything stored so far
+which looks there are (digests, not results) and, whenever a look or an edge is new, reads and
+parses the new looks only and assembles everything stored so far
 (``pipeline.incremental.assemble``: clustering and counting, no model, no audio) into running
 counts per provisional speaker and for the whole table. They are provisional: a later chunk may
 move a word to another speaker, and ``end`` labels the speakers once more over every chunk.
@@ -28,6 +29,7 @@ from lahstats.storage.models import ChunkAnalysis, ChunkEdge, SessionStatus
 from lahstats.storage.repositories import SessionRepository
 from lahstats.storage.repositories.analyses import (
     ChunkAnalysisRepository,
+    LookDigest,
     chunk_or_open,
     edge_source,
 )
@@ -60,29 +62,69 @@ class LiveCounts:
 
 
 def live_counts(
-    looks: Sequence[ChunkAnalysis], edges: Sequence[ChunkEdge], lexicon: Lexicon
+    looks: Sequence[ChunkAnalysis | LookDigest],
+    edges: Sequence[ChunkEdge],
+    lexicon: Lexicon,
+    results: Mapping[int, ChunkResult] | None = None,
 ) -> LiveCounts:
-    """What the stored looks and the edges joined from them add up to. Blocking (clustering)."""
-    usable = {look.chunk_number: look for look in looks if look.result is not None}
-    results = [ChunkResult.from_bytes(look.result) for look in usable.values() if look.result]
+    """What the stored looks and the edges joined from them add up to: ``results`` are the
+    usable looks' results by chunk number (read from ``looks`` when not given). Blocking
+    (clustering)."""
+    digests = [look if isinstance(look, LookDigest) else LookDigest.of(look) for look in looks]
+    usable = {look.chunk_number: look for look in digests if look.usable}
+    if results is None:
+        rows = [look for look in looks if isinstance(look, ChunkAnalysis)]
+        results = {
+            row.chunk_number: ChunkResult.from_bytes(row.result) for row in rows if row.result
+        }
     joined = {}
     for edge in edges:
         left, right = chunk_or_open(edge.left_number), chunk_or_open(edge.right_number)
         sides = [usable.get(n) if n is not None else None for n in (left, right)]
         if edge.made_from == edge_source(*sides):
             joined[(left, right)] = EdgeWords(left, right, words_from_json(edge.words))
-    analysis = assemble(results, joined, lexicon)
+    # a look replaced between the poll and the read waits for the next update
+    looked = [results[number] for number in usable if number in results]
+    analysis = assemble(looked, joined, lexicon)
     totals: dict[str, int] = {}
     for counts in analysis.counts:
         for word, count in counts.counts.items():
             totals[word] = totals.get(word, 0) + count
     return LiveCounts(
-        chunks=len(results),
+        chunks=len(looked),
         seconds=analysis.duration,
         totals=dict(sorted(totals.items(), key=lambda item: (-item[1], item[0]))),
         speakers={counts.speaker: dict(counts.counts) for counts in analysis.counts},
-        skipped=tuple(sorted(look.chunk_number for look in looks if look.result is None)),
+        skipped=tuple(sorted(look.chunk_number for look in digests if not look.usable)),
     )
+
+
+class _Parsed:
+    """A follower's parsed looks, by chunk number and digest: each look is read from the
+    database and parsed once, not at every update (a 3-hour session's are 50 MB)."""
+
+    def __init__(self) -> None:
+        self.results: dict[int, tuple[str, ChunkResult]] = {}
+
+    def missing(self, digests: Sequence[LookDigest]) -> set[int]:
+        return {
+            look.chunk_number
+            for look in digests
+            if look.usable and self.results.get(look.chunk_number, ("",))[0] != look.digest
+        }
+
+    def add(self, rows: Sequence[ChunkAnalysis]) -> None:
+        for row in rows:
+            if row.result is not None:
+                self.results[row.chunk_number] = (row.digest, ChunkResult.from_bytes(row.result))
+
+    def of(self, digests: Sequence[LookDigest]) -> dict[int, ChunkResult]:
+        """The results of these looks, as far as parsed (a look replaced since is left out)."""
+        return {
+            look.chunk_number: self.results[look.chunk_number][1]
+            for look in digests
+            if look.usable and self.results.get(look.chunk_number, ("",))[0] == look.digest
+        }
 
 
 async def follow_live(
@@ -99,6 +141,7 @@ async def follow_live(
     seen: tuple[object, ...] | None = None
     quiet_since = time.monotonic()
     lexicon: Lexicon | None = None
+    parsed = _Parsed()
     while True:
         async with database.session() as db:
             recording = await SessionRepository(db).get(session_id)
@@ -108,16 +151,20 @@ async def follow_live(
             if lexicon is None:
                 lexicon = await group_lexicon(db, recording.group_id)
             repository = ChunkAnalysisRepository(db)
-            looks = await repository.list_for_session(session_id)
+            looks = await repository.digests_for_session(session_id)
             edges = await repository.edges_for_session(session_id)
-        state = (
-            tuple((look.chunk_number, look.digest) for look in looks),
-            tuple(sorted((e.left_number, e.right_number, e.made_from) for e in edges)),
-        )
+            state = (
+                tuple((look.chunk_number, look.digest) for look in looks),
+                tuple(sorted((e.left_number, e.right_number, e.made_from) for e in edges)),
+            )
+            missing = parsed.missing(looks) if looks and state != seen else set()
+            rows = await repository.list_for_session(session_id, missing) if missing else []
         if looks and state != seen:
             seen = state
             quiet_since = time.monotonic()
-            yield await on_pipeline_thread(live_counts, looks, edges, lexicon)
+            await on_pipeline_thread(parsed.add, rows)
+            results = parsed.of(looks)
+            yield await on_pipeline_thread(live_counts, looks, edges, lexicon, results)
         elif time.monotonic() - quiet_since >= keepalive_seconds:
             quiet_since = time.monotonic()
             yield KeepAlive()

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any
 
 import numpy as np
+import pytest
 
 from lahstats.pipeline.diarize import VoiceFeatures
 from lahstats.pipeline.incremental import ChunkResult, Edge, words_to_json
 from lahstats.pipeline.types import Word
-from lahstats.sessions.live import live_counts
-from lahstats.storage.models import ChunkAnalysis, ChunkEdge
-from lahstats.storage.repositories.analyses import edge_source
+from lahstats.sessions.live import LiveCounts, follow_live, live_counts
+from lahstats.sessions.progress import Final
+from lahstats.storage.database import Database
+from lahstats.storage.models import ChunkAnalysis, ChunkEdge, SessionStatus
+from lahstats.storage.repositories import GroupRepository, ProfileRepository, SessionRepository
+from lahstats.storage.repositories.analyses import ChunkAnalysisRepository, edge_source
 from lahstats.words.lexicon import load_lexicon
 
 SESSION = uuid.uuid4()
@@ -80,3 +85,47 @@ def test_live_counts_add_up_the_looks_and_the_edges_joined_from_them() -> None:
     assert live.speakers == {"SPEAKER_00": {"lah": 2, "walao": 1, "shiok": 1}}
     assert list(live.skipped) == [2]
     assert live.to_json()["skipped_chunks"] == [2]
+
+
+async def test_following_a_recording_reads_each_look_once_and_ends_with_the_recording(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with database.session() as db:
+        owner = await ProfileRepository(db).ensure(uuid.uuid4(), email="live@x.sg")
+        group = await GroupRepository(db).create(name="g", invite_code="live1", owner_id=owner.id)
+        recording = await SessionRepository(db).create(group_id=group.id, started_by=owner.id)
+    first = _look(0, (Word("lah", 0.5, 0.7, "SPEAKER_00"),))
+    second = _look(1, (Word("walao", 1.0, 1.4, "SPEAKER_00"),))
+    for look in (first, second):
+        look.session_id = recording.id
+    read: list[list[int]] = []
+    real = ChunkAnalysisRepository.list_for_session
+
+    async def list_for_session(self: Any, session_id: uuid.UUID, numbers: Any = None) -> Any:
+        read.append(sorted(numbers) if numbers is not None else [-1])
+        return await real(self, session_id, numbers)
+
+    monkeypatch.setattr(ChunkAnalysisRepository, "list_for_session", list_for_session)
+    async with database.session() as db:
+        await ChunkAnalysisRepository(db).put(first)
+    stream = follow_live(database, recording.id, poll_seconds=0.01)
+
+    one = await anext(stream)
+    async with database.session() as db:
+        await ChunkAnalysisRepository(db).put(second)
+    two = await anext(stream)
+    async with database.session() as db:
+        await SessionRepository(db).transition(
+            recording.id,
+            from_statuses=[SessionStatus.RECORDING],
+            to_status=SessionStatus.PROCESSING,
+            stage="queued",
+        )
+    last = await anext(stream)
+
+    assert isinstance(one, LiveCounts)
+    assert (one.chunks, dict(one.totals)) == (1, {"lah": 1})
+    assert isinstance(two, LiveCounts)
+    assert (two.chunks, dict(two.totals)) == (2, {"lah": 1, "walao": 1})
+    assert read == [[0], [1]]  # each look read once, the rest polled as digests
+    assert isinstance(last, Final)

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, delete, select
@@ -46,13 +47,29 @@ class ChunkAnalysisRepository(Repository):
         )
         return found.scalar_one_or_none()
 
-    async def list_for_session(self, session_id: uuid.UUID) -> Sequence[ChunkAnalysis]:
+    async def list_for_session(
+        self, session_id: uuid.UUID, numbers: Collection[int] | None = None
+    ) -> Sequence[ChunkAnalysis]:
+        """The session's looks (of these chunk numbers only, when given), results and all."""
+        query = select(ChunkAnalysis).where(col(ChunkAnalysis.session_id) == session_id)
+        if numbers is not None:
+            query = query.where(col(ChunkAnalysis.chunk_number).in_(list(numbers)))
+        found = await self.session.execute(query.order_by(col(ChunkAnalysis.chunk_number)))
+        return found.scalars().all()
+
+    async def digests_for_session(self, session_id: uuid.UUID) -> list[LookDigest]:
+        """Which looks the session has, without their results (a 3-hour session's are 50 MB):
+        what following it live polls."""
         found = await self.session.execute(
-            select(ChunkAnalysis)
+            select(
+                col(ChunkAnalysis.chunk_number),
+                col(ChunkAnalysis.digest),
+                col(ChunkAnalysis.result).is_not(None),
+            )
             .where(col(ChunkAnalysis.session_id) == session_id)
             .order_by(col(ChunkAnalysis.chunk_number))
         )
-        return found.scalars().all()
+        return [LookDigest(number, digest, bool(usable)) for number, digest, usable in found]
 
     async def put_edge(
         self,
@@ -118,13 +135,29 @@ class ChunkAnalysisRepository(Repository):
             await self.session.execute(delete(table).where(col(table.session_id) == session_id))
 
 
-def edge_source(left: ChunkAnalysis | None, right: ChunkAnalysis | None) -> str:
+@dataclass(frozen=True, slots=True)
+class LookDigest:
+    """A stored look, without its result: ``usable`` unless its chunk could not be used."""
+
+    chunk_number: int
+    digest: str
+    usable: bool
+
+    @classmethod
+    def of(cls, look: ChunkAnalysis) -> LookDigest:
+        return cls(look.chunk_number, look.digest, look.result is not None)
+
+
+def edge_source(
+    left: ChunkAnalysis | LookDigest | None, right: ChunkAnalysis | LookDigest | None
+) -> str:
     """What an edge is joined from: the digests of the two looks ("-" for none, or for a chunk
     that could not be used). A stored edge whose source differs was joined from other looks."""
-    return ":".join(
-        side.digest if side is not None and side.result is not None else "-"
+    sides = [
+        side if not isinstance(side, ChunkAnalysis) else LookDigest.of(side)
         for side in (left, right)
-    )
+    ]
+    return ":".join(side.digest if side is not None and side.usable else "-" for side in sides)
 
 
 def _number(chunk: int | None) -> int:
