@@ -11,7 +11,7 @@ TORCH_INDEX ?=
 EXTRAS ?= dev,pyannote,transformers
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps dev migrate test test-browser lint format bench bench-backends loadtest reliability eval doctor clean
+.PHONY: help install system-deps dev migrate test test-browser lint format bench bench-long bench-backends loadtest reliability eval doctor clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -48,11 +48,14 @@ format: ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: ## Print speed and memory figures: service, the pipeline on 2/10/30 min, chunk by chunk on 10 min (~25 min)
+bench: ## Print speed and memory figures: service, the pipeline on 2/10/30 min, the end step at 10/60/180 min, chunk by chunk on 10 min both ways (~30 min)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.pipeline $(if $(BENCH_MINUTES),--minutes $(BENCH_MINUTES))
 	$(BIN)/python -m benchmarks.assembly
 	$(BIN)/python -m benchmarks.incremental $(if $(BENCH_CHUNKED_MINUTES),--minutes $(BENCH_CHUNKED_MINUTES))
+
+bench-long: ## Chunk by chunk on 10, 60 and 180 min, embedded and PostgreSQL + Redis + worker (~3 h)
+	$(BIN)/python -m benchmarks.incremental --minutes 10 60 180
 
 bench-backends: ## Throughput of the production backends (pyannote, transformers) on this device
 	$(BIN)/python -m benchmarks.backends $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))
