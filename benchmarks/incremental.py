@@ -18,6 +18,10 @@ the database every 0.1 s), end to ready is ``/end`` answered to ``/status`` read
     python -m benchmarks.incremental [--minutes 10 60 180] [--source FILE]
                                      [--backend embedded service] [--pace SECONDS]
 
+``--backend one-file``: the embedded default, the N minutes uploaded as one file (a whole
+recording from the page's file picker), looked at in 30 s pieces by its one chunk job; its
+"chunk s" is that job's.
+
 ``make bench`` runs 10 minutes on both; ``make bench-long`` 10, 60 and 180 on both (about
 3 hours on 2 cores: a chunk job takes ~6.5 s and 180 minutes are 360 of them).
 """
@@ -41,10 +45,11 @@ from typing import Any
 from benchmarks.pipeline import DEFAULT_SOURCE, each_in_a_process
 
 
-async def _run(source: Path, minutes: float, root: Path) -> dict[str, Any]:
+async def _run(source: Path, minutes: float, root: Path, one_file: bool) -> dict[str, Any]:
     from lahstats.jobs.chunks import analyze_chunk
     from lahstats.jobs.context import RESOURCES_KEY, JobResources
     from lahstats.jobs.process import process_session
+    from lahstats.pipeline.decode import probe
     from lahstats.settings import Settings
     from lahstats.storage.blobs.local import LocalBlobStore
     from lahstats.storage.database import Database
@@ -59,7 +64,7 @@ async def _run(source: Path, minutes: float, root: Path) -> dict[str, Any]:
     )
     from lahstats.storage.types import utcnow
 
-    files = await asyncio.to_thread(_cut, source, minutes, root / "chunks")
+    files = await asyncio.to_thread(_cut, source, minutes, root / "chunks", one_file)
     settings = Settings(env="test", data_dir=root / "var")
     await asyncio.to_thread(upgrade, settings.resolved_database_url)
     resources = JobResources(
@@ -91,6 +96,7 @@ async def _run(source: Path, minutes: float, root: Path) -> dict[str, Any]:
                 content_type="audio/mpeg",
                 size_bytes=len(data),
                 sha256=sha,
+                duration_seconds=probe(data).duration,  # as the upload stores it
             )
         arrived = time.perf_counter()
         await analyze_chunk(job, str(recording.id), number)
@@ -110,7 +116,7 @@ async def _run(source: Path, minutes: float, root: Path) -> dict[str, Any]:
     await resources.database.dispose()
     return {
         "minutes": minutes,
-        "backend": "embedded",
+        "backend": "one file" if one_file else "embedded",
         "chunks": len(files),
         "load_seconds": round(load_seconds, 2),
         **_summary(chunk_seconds),
@@ -121,13 +127,15 @@ async def _run(source: Path, minutes: float, root: Path) -> dict[str, Any]:
     }
 
 
-def _cut(source: Path, minutes: float, folder: Path) -> list[Path]:
+def _cut(source: Path, minutes: float, folder: Path, one_file: bool = False) -> list[Path]:
+    """The source's first ``minutes`` (looped when shorter) as 30 s MP3 chunks, or one file."""
     folder.mkdir()
+    cut = ["-f", "segment", "-segment_time", "30"] if not one_file else []
     subprocess.run(
         [
             *("ffmpeg", "-nostdin", "-v", "error", "-stream_loop", "-1", "-i", str(source)),
-            *("-t", str(minutes * 60), "-c", "copy", "-f", "segment", "-segment_time", "30"),
-            str(folder / "c%05d.mp3"),
+            *("-t", str(minutes * 60), "-c", "copy", *cut),
+            str(folder / ("c%05d.mp3" if not one_file else "c00000.mp3")),
         ],
         check=True,
     )
@@ -232,7 +240,7 @@ def run_one(source: Path, minutes: float, backend: str, pace: float) -> dict[str
     with tempfile.TemporaryDirectory() as tmp:
         if backend == "service":
             return asyncio.run(_run_service(source, minutes, Path(tmp), pace))
-        return asyncio.run(_run(source, minutes, Path(tmp)))
+        return asyncio.run(_run(source, minutes, Path(tmp), one_file=backend == "one-file"))
 
 
 def report(results: list[dict[str, Any]]) -> str:
@@ -259,7 +267,10 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, nargs="+", default=[10])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument(
-        "--backend", choices=["embedded", "service"], nargs="+", default=["embedded", "service"]
+        "--backend",
+        choices=["embedded", "service", "one-file"],
+        nargs="+",
+        default=["embedded", "service"],
     )
     parser.add_argument("--pace", type=float, default=0.0, help="seconds between uploads")
     parser.add_argument("--one", type=float, help=argparse.SUPPRESS)
