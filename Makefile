@@ -54,8 +54,9 @@ bench: ## Print speed and memory figures: service, the pipeline on 2/10/30 min, 
 	$(BIN)/python -m benchmarks.assembly
 	$(BIN)/python -m benchmarks.incremental $(if $(BENCH_CHUNKED_MINUTES),--minutes $(BENCH_CHUNKED_MINUTES))
 
-bench-long: ## Chunk by chunk on 10, 60 and 180 min, embedded and PostgreSQL + Redis + worker (~3 h)
+bench-long: ## Chunk by chunk on 10, 60 and 180 min, embedded and PostgreSQL + Redis + worker; 120 min as one file (~4 h)
 	$(BIN)/python -m benchmarks.incremental --minutes 10 60 180
+	$(BIN)/python -m benchmarks.incremental --minutes 120 --backend one-file
 
 bench-backends: ## Throughput of the production backends (pyannote, transformers) on this device
 	$(BIN)/python -m benchmarks.backends $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))
