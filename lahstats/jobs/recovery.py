@@ -45,13 +45,21 @@ async def recover_lost_chunks(
     database: Database, queue: JobQueue, settings: Settings
 ) -> list[tuple[uuid.UUID, int]]:
     """Queues the chunk job again for every chunk of a recording session that still has no
-    look ``job_stale_seconds`` after its upload; returns those queued now. The job id is the
-    chunk's own plus ``:again``, so one more job at most while it waits in a queue."""
+    look ``job_stale_seconds`` after its upload, plus its own length (a whole recording
+    uploaded as one file takes minutes to look at, well under its length: its job is not lost
+    while it runs); returns those queued now. The job id is the chunk's own plus ``:again``,
+    so one more job at most while it waits in a queue."""
     if not looks_at_chunks(settings):
         return []
-    before = utcnow() - timedelta(seconds=settings.job_stale_seconds)
+    now = utcnow()
+    before = now - timedelta(seconds=settings.job_stale_seconds)
     async with database.session() as db:
-        lost = await ChunkAnalysisRepository(db).not_looked_at(uploaded_before=before)
+        waiting = await ChunkAnalysisRepository(db).not_looked_at(uploaded_before=before)
+    lost = [
+        chunk
+        for chunk in waiting
+        if chunk.created_at + timedelta(seconds=chunk.duration_seconds or 0.0) < before
+    ]
     queued: list[tuple[uuid.UUID, int]] = []
     for chunk in lost:
         if await enqueue_chunk(

@@ -560,3 +560,17 @@ async def test_the_sweep_queues_again_the_chunk_jobs_of_a_recording_that_were_lo
     assert job_id is not None
     assert job_id.endswith(":again")
     assert str(ended) not in job_id
+
+
+async def test_the_sweep_gives_a_long_chunk_its_own_length_before_it_counts_as_lost(
+    resources: JobResources,
+) -> None:
+    # a whole hour uploaded as one file is looked at for minutes: its job is not lost meanwhile
+    resources.settings = resources.settings.model_copy(update={"job_stale_seconds": 0.05})
+    recording = await recording_session(resources, TWO_CHUNKS, durations=[1.0, 3600.0])
+    await asyncio.sleep(1.2)
+    queue = RecordingQueue()
+
+    assert await recover_lost_chunks(resources.database, queue, resources.settings) == [
+        (recording, 0)
+    ]
