@@ -15,6 +15,7 @@ chunk that cannot be decoded is stored with its reason, and the session is finis
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import uuid
@@ -62,6 +63,10 @@ ANALYZE_CHUNK = "analyze_chunk"
 PIECE_SECONDS = CHUNK_SECONDS
 LONG_CHUNK_SECONDS = 1.5 * CHUNK_SECONDS
 Key = tuple[int | None, int | None]
+# The looks this process is making now, by (session, chunk, its bytes, models): another job
+# that needs the same look waits for it (``ChunkWork.look``). Jobs in other processes do not
+# see them: there, the end job looks again, and the later look replaces the earlier.
+_LOOKING: dict[tuple[uuid.UUID, int, str, str], asyncio.Future[ChunkAnalysis | None]] = {}
 
 
 def chunk_job_id(session_id: uuid.UUID, number: int, sha256: str, *, again: bool = False) -> str:
@@ -178,12 +183,34 @@ class ChunkWork:
         return stored is not None and stored.sha256 == chunk.sha256 and stored.models == self.key
 
     async def look(self, chunk: AudioChunk, stored: ChunkAnalysis | None = None) -> ChunkAnalysis:
-        """The chunk's look: the stored one when fresh, else made now and stored."""
+        """The chunk's look: the stored one when fresh, the one this process is making now
+        (the end job waits for the chunk job still looking at the last chunk rather than race
+        it for the same cores), else made now and stored."""
         if stored is None:
             async with self.resources.database.session() as db:
                 stored = await ChunkAnalysisRepository(db).get(self.session_id, chunk.chunk_number)
         if stored is not None and self.fresh(chunk, stored):
             return stored
+        key = (self.session_id, chunk.chunk_number, chunk.sha256, self.key)
+        running = _LOOKING.get(key)
+        if running is not None:
+            await asyncio.wait({running})
+            made = None if running.cancelled() else running.result()
+            if made is not None:
+                return made
+            # that look was cancelled or failed: made here instead
+        mine: asyncio.Future[ChunkAnalysis | None] = asyncio.get_running_loop().create_future()
+        _LOOKING[key] = mine
+        made = None
+        try:
+            made = await self._look(chunk)
+            return made
+        finally:
+            mine.set_result(made)
+            if _LOOKING.get(key) is mine:
+                del _LOOKING[key]
+
+    async def _look(self, chunk: AudioChunk) -> ChunkAnalysis:
         label = f"chunk {chunk.chunk_number}"
         started = time.perf_counter()
         result: bytes | None = None

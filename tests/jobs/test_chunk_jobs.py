@@ -6,7 +6,9 @@ The 16 s two-voice fixture is cut in two inside "lor", so the word runs across t
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -217,3 +219,35 @@ async def test_a_long_chunk_is_looked_at_in_pieces_and_read_a_span_at_a_time(
     assert recording.duration_seconds == pytest.approx(16.5, abs=0.2)
     assert len(speakers) == len({turn.speaker for turn in expected.turns}) == 2
     assert all(s.sample_storage_key and s.voice_embedding is not None for s in speakers)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_end_waits_for_the_chunk_job_still_looking_at_the_last_chunk(
+    resources: JobResources,
+    real_models: ModelCache,
+    calls: dict[str, list[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the app uploads its last chunk and ends at once: the chunk job is still looking at it
+    looking = threading.Event()
+    counted = chunk_jobs.look
+
+    def look(models: Any, number: int, audio: Any) -> Any:
+        looking.set()
+        return counted(models, number, audio)
+
+    resources.models = real_models
+    job = {RESOURCES_KEY: resources, "job_try": 1}
+    session_id = await recording_session(resources, _halves())
+    await analyze_chunk(job, str(session_id), 0)
+    monkeypatch.setattr(chunk_jobs, "look", look)
+    last = asyncio.create_task(analyze_chunk(job, str(session_id), 1))
+    assert await asyncio.to_thread(looking.wait, 60)
+
+    await end_again(resources, session_id, from_status=SessionStatus.RECORDING)
+    result = await process_session(job, str(session_id))
+    await last
+
+    assert result["status"] == "ready_for_claiming", result
+    assert calls["look"] == [0, 1]  # the last chunk looked at once, by its own job
+    assert await _said(resources, session_id) == {"walao": 1, "lah": 1, "lor": 1, "can": 1}
