@@ -32,7 +32,7 @@ import soxr  # type: ignore[import-untyped]  # a dependency of librosa; ships no
 import structlog
 
 from lahstats.errors import InvalidAudio
-from lahstats.pipeline.ffmpeg import run_tool, short_reason, streamed
+from lahstats.pipeline.ffmpeg import run_tool, short_reason
 from lahstats.pipeline.sniff import AudioFormat, describe_non_audio, sniff
 from lahstats.pipeline.types import (
     SAMPLE_RATE,
@@ -274,30 +274,32 @@ def _decode_with_ffmpeg(data: bytes, fmt: AudioFormat, label: str) -> Samples:
 
 
 def decode_in_pieces(data: bytes, seconds: float, *, label: str = "audio") -> Iterator[Samples]:
-    """One file's audio as 16 kHz mono float32 pieces of ``seconds`` (the last shorter), from one
-    ffmpeg run read as it decodes: a 2-hour upload is never held decoded whole. Raises
-    InvalidAudio naming ``label`` as ``decode_bytes`` does, after the pieces decoded so far."""
+    """One file's audio as 16 kHz mono float32 pieces of ``seconds`` (the last shorter): ffmpeg
+    decodes it to a temporary file (within the usual timeout, however slowly the pieces are
+    then taken), read a piece at a time, so a 2-hour upload is never held decoded whole in
+    memory. Raises InvalidAudio naming ``label`` as ``decode_bytes`` does."""
     fmt = _sniff_or_reject(data, label)
-    size = round(seconds * SAMPLE_RATE) * 4
-    pieces = 0
-    with (
-        _as_file(data, fmt) as path,
-        streamed(
+    with tempfile.TemporaryDirectory(prefix="lahstats-decode-") as folder:
+        source, decoded = Path(folder) / f"input.{fmt}", Path(folder) / "decoded.f32"
+        source.write_bytes(data)
+        run = run_tool(
             "ffmpeg",
-            _decode_args(path),
+            _decode_args(str(source), output=str(decoded)),
             timeout=_timeout(data),
             purpose=f"decode {fmt} audio",
-        ) as stream,
-    ):
-        while block := stream.read(size):
-            usable = len(block) - len(block) % 4
-            yield np.frombuffer(block[:usable], dtype="<f4").astype(np.float32)
-            pieces += 1
-        run = stream.finish()
-    if run.returncode != 0 or (not pieces and run.stderr.strip()):
-        raise InvalidAudio(f"{label} could not be decoded: {short_reason(run.stderr, hide=path)}")
-    if run.stderr.strip():
-        log.warning("decode.partial", label=label, reason=short_reason(run.stderr, hide=path))
+        )
+        empty = not decoded.is_file() or decoded.stat().st_size == 0
+        if run.returncode != 0 or (empty and run.stderr.strip()):
+            reason = short_reason(run.stderr, hide=str(source))
+            raise InvalidAudio(f"{label} could not be decoded: {reason}")
+        if run.stderr.strip():
+            reason = short_reason(run.stderr, hide=str(source))
+            log.warning("decode.partial", label=label, reason=reason)
+        size = round(seconds * SAMPLE_RATE) * 4
+        with decoded.open("rb") as pieces:
+            while block := pieces.read(size):
+                usable = len(block) - len(block) % 4
+                yield np.frombuffer(block[:usable], dtype="<f4").astype(np.float32)
 
 
 def decode_span(data: bytes, start: float, seconds: float, *, label: str = "audio") -> Samples:
@@ -320,11 +322,12 @@ def decode_span(data: bytes, start: float, seconds: float, *, label: str = "audi
     return np.frombuffer(run.stdout[:usable], dtype="<f4").astype(np.float32)
 
 
-def _decode_args(path: str) -> list[str]:
-    """ffmpeg's arguments: the file's first audio stream as 16 kHz mono float32 on stdout."""
+def _decode_args(path: str, output: str = "pipe:1") -> list[str]:
+    """ffmpeg's arguments: the file's first audio stream as 16 kHz mono float32, on stdout or
+    into the file ``output``."""
     return [
         *("-i", path, "-map", "0:a:0", "-vn"),
-        *("-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1"),
+        *("-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-y", output),
     ]
 
 

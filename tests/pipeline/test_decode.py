@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -347,3 +348,18 @@ def test_a_long_upload_that_decodes_past_its_time_is_stopped(
     monkeypatch.setattr(decode_module, "_timeout", lambda data: 0.0)
     with pytest.raises(InvalidAudio, match="took longer than 0 s"):
         list(decode_in_pieces(encoded["mp3"], 5.0, label="chunk 0"))
+
+
+def test_a_long_upload_taken_slowly_is_not_cut_by_the_decode_timeout(
+    encoded: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each 30 s piece of a 2-hour upload is looked at for seconds: the pieces are taken over
+    # half an hour, far past the time ffmpeg is given to decode
+    whole = decode_module._decode_with_ffmpeg(encoded["mp3"], sniff(encoded["mp3"]), "clip")
+    monkeypatch.setattr(decode_module, "_timeout", lambda data: 1.0)
+    pieces = decode_in_pieces(encoded["mp3"], 5.0, label="chunk 0")
+    taken = [next(pieces)]
+    time.sleep(1.5)
+    taken += list(pieces)
+
+    np.testing.assert_array_equal(np.concatenate(taken), whole)
