@@ -269,8 +269,7 @@ def _decode_with_ffmpeg(data: bytes, fmt: AudioFormat, label: str) -> Samples:
         raise InvalidAudio(f"{label} could not be decoded: {short_reason(run.stderr, hide=path)}")
     if run.stderr.strip():
         log.warning("decode.partial", label=label, reason=short_reason(run.stderr, hide=path))
-    usable = len(run.stdout) - len(run.stdout) % 4
-    return np.frombuffer(run.stdout[:usable], dtype="<f4").astype(np.float32)
+    return _floats(run.stdout)
 
 
 def decode_in_pieces(data: bytes, seconds: float, *, label: str = "audio") -> Iterator[Samples]:
@@ -298,8 +297,7 @@ def decode_in_pieces(data: bytes, seconds: float, *, label: str = "audio") -> It
         size = round(seconds * SAMPLE_RATE) * 4
         with decoded.open("rb") as pieces:
             while block := pieces.read(size):
-                usable = len(block) - len(block) % 4
-                yield np.frombuffer(block[:usable], dtype="<f4").astype(np.float32)
+                yield _floats(block)
 
 
 def decode_span(data: bytes, start: float, seconds: float, *, label: str = "audio") -> Samples:
@@ -318,8 +316,13 @@ def decode_span(data: bytes, start: float, seconds: float, *, label: str = "audi
         )
     if run.returncode != 0:
         raise InvalidAudio(f"{label} could not be decoded: {short_reason(run.stderr, hide=path)}")
-    usable = len(run.stdout) - len(run.stdout) % 4
-    return np.frombuffer(run.stdout[:usable], dtype="<f4").astype(np.float32)
+    return _floats(run.stdout)
+
+
+def _floats(raw: bytes) -> Samples:
+    """ffmpeg's f32le output as samples (a trailing partial sample dropped)."""
+    usable = len(raw) - len(raw) % 4
+    return np.frombuffer(raw[:usable], dtype="<f4").astype(np.float32)
 
 
 def _decode_args(path: str, output: str = "pipe:1") -> list[str]:
