@@ -253,7 +253,7 @@ class _SessionJob:
         self.stage = "diarize"
         await self._on_progress("diarize", BANDS["transcribe"][1] + 1, 100)
         results = [_result(looks[row.chunk_number]) for row in usable]
-        analysis = await on_pipeline_thread(assemble, results, edges, lexicon)
+        analysis = await on_pipeline_thread(assemble, results, edges, lexicon, voices=True)
         lap("assemble")
         await self._on_progress("count", BANDS["count"][1], 100)
         self.stage = "sample"

@@ -10,7 +10,7 @@ for the network. Loading goes through one cache so the diarizer and the embedder
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -186,12 +186,17 @@ def embed_speakers(
     turns: Sequence[Turn],
     *,
     longest: float | None = None,
+    only: Collection[str] | None = None,
     on_progress: ProgressHook = no_progress,
 ) -> tuple[VoiceEmbedding, ...]:
-    """One vector per speaker, from the parts of their turns where nobody else talks; with
-    ``longest``, from at most that many seconds of them, the longest stretches first (a long
-    session's end step decodes only those)."""
-    speakers = list(dict.fromkeys(t.speaker for t in sorted(turns, key=lambda t: t.start)))
+    """One vector per speaker (of ``only`` when given), from the parts of their turns where
+    nobody else talks; with ``longest``, from at most that many seconds of them, the longest
+    stretches first (a long session's end step decodes only those)."""
+    speakers = [
+        speaker
+        for speaker in dict.fromkeys(t.speaker for t in sorted(turns, key=lambda t: t.start))
+        if only is None or speaker in only
+    ]
     found = []
     for done, speaker in enumerate(speakers):
         on_progress("embed", done, len(speakers))

@@ -50,6 +50,7 @@ from lahstats.pipeline.types import (
     Word,
     no_progress,
 )
+from lahstats.pipeline.wespeaker import window_voices
 
 if TYPE_CHECKING:
     from lahstats.pipeline.run import Models
@@ -277,9 +278,13 @@ def assemble(
     edges: Mapping[tuple[int | None, int | None], EdgeWords],
     lexicon: Lexicon,
     hints: SpeakerHints | None = None,
+    *,
+    voices: bool = False,
 ) -> Analysis:
     """The session's analysis from its chunks' results and the words across their edges: no
-    audio, no model. An edge not in ``edges`` is left out (live counts before it is heard)."""
+    audio, no model. An edge not in ``edges`` is left out (live counts before it is heard).
+    With ``voices``, each speaker's voice from the windows the looks embedded (``finish``
+    embeds audio only for a speaker none of them heard alone)."""
     ordered = sorted(results, key=lambda result: result.number)
     placed = laid_end_to_end(ordered)
     offsets = {number: at for number, at, _ in placed}
@@ -316,6 +321,7 @@ def assemble(
         gaps=tuple(gaps),
         timings=dict(counted.timings),
         heard=tuple(heard),
+        embeddings=window_voices(features, turns) if voices else (),
     )
 
 
@@ -348,7 +354,7 @@ def analyze_incrementally(
         key: join(models, by_number.get(key[0]), by_number.get(key[1]))
         for key in edges_needed([result.number for result in results])
     }
-    return assemble(results, edges, models.lexicon, hints)
+    return assemble(results, edges, models.lexicon, hints, voices=True)
 
 
 def _moved(word: Word, by: float) -> Word:

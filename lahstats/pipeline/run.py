@@ -153,7 +153,9 @@ def finish(
     voice_seconds: float | None = None,
 ) -> Analysis:
     """Sample clips and voice embeddings per speaker: progress 95 to 100; a voice from at most
-    ``voice_seconds`` of each speaker's clean speech when given."""
+    ``voice_seconds`` of each speaker's clean speech when given. A speaker whose voice the
+    analysis already holds in the embedder's space (``assemble`` takes it from the diarizer's
+    windows) keeps it, and only the others' audio is embedded."""
     hook = banded(on_progress)
     clock = _Clock()
     samples = analysis.samples
@@ -163,12 +165,15 @@ def finish(
             samples = cut_samples(audio, analysis.turns, on_progress=hook)
     hook("sample", 1, 1)
     if with_embeddings:
+        kept = tuple(e for e in embeddings if e.model == models.embedder.name)
+        held = {e.speaker for e in kept}
         with clock.stage("embed"):
-            embeddings = embed_speakers(
+            embeddings = kept + embed_speakers(
                 models.embedder,
                 audio,
                 analysis.turns,
                 longest=voice_seconds,
+                only={t.speaker for t in analysis.turns} - held,
                 on_progress=hook,
             )
     hook("embed", 1, 1)

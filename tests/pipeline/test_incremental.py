@@ -15,7 +15,7 @@ import pytest
 
 from lahstats.pipeline.decode import ChunkedAudio, decode_file
 from lahstats.pipeline.diarize import VoiceFeatures, join_features
-from lahstats.pipeline.embed import _longest_first
+from lahstats.pipeline.embed import _longest_first, embed_speakers
 from lahstats.pipeline.incremental import (
     ChunkResult,
     Edge,
@@ -28,8 +28,9 @@ from lahstats.pipeline.incremental import (
 from lahstats.pipeline.incremental import (
     analyze_incrementally as chunk_by_chunk,
 )
-from lahstats.pipeline.run import Models, load_models
+from lahstats.pipeline.run import Models, finish, load_models
 from lahstats.pipeline.types import SAMPLE_RATE, Audio, Gap, Turn, Word
+from lahstats.pipeline.wespeaker import window_voices
 from lahstats.settings import Settings
 from lahstats.words.lexicon import load_lexicon
 
@@ -73,6 +74,24 @@ def test_a_word_cut_in_half_at_a_chunk_edge_is_heard_once_and_voices_keep_one_la
         return next(w.speaker for w in analysis.words if w.text.lower().startswith(text))
 
     assert speaker_of("walao") == speaker_of("fussy") != speaker_of("tomorrow")
+
+    # each voice from the windows the two looks embedded is its own speaker's audio voice, not
+    # the other's (a 16 s clip gives each voice under MIN_VOICE_WINDOWS windows: least=1 here)
+    joined = join_features([(0, left.features), (round(CUT_IN_LOR / 0.01), right.features)])
+    from_windows = {v.speaker: v.vector for v in window_voices(joined, analysis.turns, least=1)}
+    from_audio = {
+        v.speaker: v.vector
+        for v in embed_speakers(models.embedder, audio, analysis.turns)
+        if v.speaker in from_windows
+    }
+    assert len(from_windows) == 2, from_windows.keys()
+    for speaker, vector in from_windows.items():
+        other = next(name for name in from_audio if name != speaker)
+        assert float(vector @ from_audio[speaker]) > 0.8
+        assert float(vector @ from_audio[speaker]) > float(vector @ from_audio[other]) + 0.3
+    # what the end step finishes from: the windows' voices where there are enough, else audio
+    finished = finish(models, audio, analysis, with_samples=False)
+    assert {e.speaker for e in finished.embeddings} == set(analysis.speakers)
 
 
 def _features(frames: int, speech: slice, windows: int, voices: int) -> VoiceFeatures:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from lahstats.pipeline.decode import decode_file
-from lahstats.pipeline.run import BANDS, Models, analyze, banded, load_models
+from lahstats.pipeline.run import BANDS, Models, analyze, banded, finish, load_models
+from lahstats.pipeline.types import Analysis, Turn, VoiceEmbedding
 from lahstats.settings import Settings
 
 
@@ -80,3 +83,41 @@ def test_whole_pipeline_on_two_voices(
     assert percents[-1] == 100
     stages = list(dict.fromkeys(s for s, _ in progress))
     assert stages.index("diarize") < stages.index("transcribe") < stages.index("sample")
+
+
+def test_finish_keeps_the_voices_the_analysis_holds_and_embeds_only_the_others(
+    models: Models, two_speakers: tuple[Path, dict[str, Any]]
+) -> None:
+    audio = decode_file(two_speakers[0])
+    turns = tuple(Turn(t["speaker"], t["start"], t["end"]) for t in two_speakers[1]["turns"])
+    held = np.zeros(256, np.float32)
+    held[0] = 1.0
+    analysis = Analysis(
+        duration=audio.duration,
+        turns=turns,
+        words=(),
+        segments=(),
+        counts=(),
+        embeddings=(
+            VoiceEmbedding("A", held, models.embedder.name),
+            VoiceEmbedding("B", held, "another-model"),  # another space: embedded again
+        ),
+    )
+    embedded: list[int] = []
+    real = models.embedder
+
+    class Counting:
+        name = real.name
+
+        def embed(self, samples: Any) -> Any:
+            embedded.append(len(samples))
+            return real.embed(samples)
+
+    finished = finish(replace(models, embedder=Counting()), audio, analysis, with_samples=False)
+
+    voices = {e.speaker: e for e in finished.embeddings}
+    assert set(voices) == {"A", "B"}
+    assert voices["A"].vector is held
+    assert voices["B"].model == real.name
+    assert float(voices["B"].vector @ real.embed(audio.slice(turns[1].start, turns[1].end))) > 0.9
+    assert len(embedded) == 1  # B's audio alone

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from lahstats.pipeline.types import SAMPLE_RATE
-from lahstats.pipeline.wespeaker import ENCODER_NAME, fbank_frames, load_wespeaker
+from lahstats.pipeline.diarize import VoiceFeatures
+from lahstats.pipeline.types import SAMPLE_RATE, Turn
+from lahstats.pipeline.wespeaker import ENCODER_NAME, fbank_frames, load_wespeaker, window_voices
 
 
 def test_fbank_has_one_row_per_10_ms_and_follows_loudness() -> None:
@@ -50,3 +51,47 @@ def test_windows_of_one_voice_are_closer_than_windows_of_two(
     assert same > across + 0.03, similarity
     assert load_wespeaker() is encoder
     assert encoder.embed_windows(frames, [], 160).shape == (0, 256)
+
+
+def _windows(turns: list[Turn], voices: np.ndarray[Any, Any]) -> tuple[VoiceFeatures, list[Turn]]:
+    """100 frames of speech, a 10-frame GE2E window every 10 frames, each labelled by its own
+    clustered window."""
+    starts = np.arange(0, 100, 10, dtype=np.int64)
+    features = VoiceFeatures(
+        speech=np.ones(100, bool),
+        overlap=np.zeros(100, bool),
+        embeddings=np.ones((10, 256), np.float32),
+        where=np.arange(100, dtype=np.int64),
+        starts=starts,
+        ends=starts + 10,
+        voices=voices,
+        nearest=np.arange(10, dtype=np.int64),
+        short_spans=np.zeros((0, 2), np.int64),
+        short_vectors=np.zeros((0, 256), np.float32),
+    )
+    return features, turns
+
+
+def test_a_voice_from_the_windows_that_heard_the_speaker_alone() -> None:
+    rng = np.random.default_rng(3)
+    voices = rng.normal(size=(10, 256)).astype(np.float32)
+    voices /= np.linalg.norm(voices, axis=1, keepdims=True)
+    turns = [
+        Turn("A", 0.0, 0.45),  # windows 0-3 are A's alone; window 4 runs into B
+        Turn("B", 0.45, 1.0),
+        Turn("A", 0.8, 0.9),  # over B: window 8 is nobody's alone
+        Turn("C", 0.95, 1.0),  # only ever over B: no window of their own
+    ]
+    found = {v.speaker: v for v in window_voices(*_windows(turns, voices), least=3)}
+
+    def unit(rows: list[int]) -> np.ndarray[Any, Any]:
+        mean = voices[rows].mean(axis=0)
+        return mean / np.linalg.norm(mean)
+
+    assert sorted(found) == ["A", "B"]  # C is left to the caller
+    assert np.allclose(found["A"].vector, unit([0, 1, 2, 3]), atol=1e-6)
+    assert np.allclose(found["B"].vector, unit([5, 6, 7]), atol=1e-6)
+    assert all(v.model == ENCODER_NAME and v.vector.dtype == np.float32 for v in found.values())
+    assert window_voices(*_windows([], voices)) == ()
+    # a voice heard alone in too few windows is left to the caller's audio
+    assert [v.speaker for v in window_voices(*_windows(turns, voices), least=4)] == ["A"]
