@@ -2,7 +2,8 @@
 
 Ten real 30 s chunks of the long recording are looked at (``pipeline.incremental.look``), their
 edges joined, then laid end to end again and again to make N minutes of looks, and ``assemble``
-is timed on them: clustering, words given to speakers, correction, counting. The words repeat,
+is timed on them: clustering, words given to speakers, correction, counting; then what the end
+step adds, each speaker's voice from the looks' windows (``window_voices``). The words repeat,
 so the correction's cache flatters it; a session of N distinct minutes corrects about
 ``1,500 words / 10 min`` more (``correct`` costs ~0.17 s per 1,000 distinct words here).
 
@@ -31,6 +32,8 @@ def main() -> int:
         print(f"assembly benchmark skipped: {args.source} not found (pass --source FILE)")
         return 0
     from lahstats.pipeline.decode import decode_file
+    from lahstats.pipeline.diarize import join_features
+    from lahstats.pipeline.embed import FRAME_SECONDS
     from lahstats.pipeline.incremental import (
         CHUNK_SECONDS,
         ChunkResult,
@@ -39,10 +42,12 @@ def main() -> int:
         cut_into_chunks,
         edges_needed,
         join,
+        laid_end_to_end,
         look,
     )
     from lahstats.pipeline.run import load_models
     from lahstats.pipeline.types import SAMPLE_RATE, Audio
+    from lahstats.pipeline.wespeaker import window_voices
     from lahstats.settings import Settings
 
     models = load_models(Settings(env="test"))
@@ -60,7 +65,10 @@ def main() -> int:
         )
         for key in edges_needed(range(len(looked)))
     }
-    print(f"{'minutes':>7} {'chunks':>6} {'parse s':>8} {'assemble s':>10} {'words':>6} {'spk':>4}")
+    print(
+        f"{'minutes':>7} {'chunks':>6} {'parse s':>8} {'assemble s':>10} {'voices s':>8} "
+        f"{'words':>6} {'spk':>4} {'voiced':>6}"
+    )
     for minutes in args.minutes:
         count = round(minutes * 60 / CHUNK_SECONDS)
         started = time.perf_counter()
@@ -77,13 +85,24 @@ def main() -> int:
             )
             found = joined.get(source) or EdgeWords(*source, ())
             edges[(left, right)] = EdgeWords(left, right, found.words)
+        placed = laid_end_to_end(results)
         started = time.perf_counter()
         analysis = assemble(results, edges, models.lexicon)
         took = time.perf_counter() - started
+        # what the end step adds: each speaker's voice from the looks' windows
+        features = join_features(
+            [
+                (round(at / FRAME_SECONDS), r.features)
+                for r, (_, at, _) in zip(results, placed, strict=True)
+            ]
+        )
+        started = time.perf_counter()
+        voiced = window_voices(features, analysis.turns)
+        voices = time.perf_counter() - started
         speakers = len({turn.speaker for turn in analysis.turns})
         print(
-            f"{minutes:>7g} {count:>6} {parsed:>8.2f} {took:>10.2f} "
-            f"{len(analysis.words):>6} {speakers:>4}",
+            f"{minutes:>7g} {count:>6} {parsed:>8.2f} {took:>10.2f} {voices:>8.2f} "
+            f"{len(analysis.words):>6} {speakers:>4} {len(voiced):>6}",
             flush=True,
         )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

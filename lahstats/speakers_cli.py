@@ -92,9 +92,15 @@ def analyze_voices(group_id: uuid.UUID | None, as_json: bool) -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="A dataset to test the calibrated threshold on (not used to calibrate).",
 )
+@click.option(
+    "--whole",
+    is_flag=True,
+    help="Voices as whole-session processing makes them (reprocessing, `lahstats analyze`), "
+    "not as a session recorded chunk by chunk gets them.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def calibrate_voices(
-    datasets: tuple[Path, ...], check_dirs: tuple[Path, ...], as_json: bool
+    datasets: tuple[Path, ...], check_dirs: tuple[Path, ...], whole: bool, as_json: bool
 ) -> None:
     """Threshold and scale for voice suggestions, from DATASETS (default ../shared/data/dev,
     synthetic recordings only)."""
@@ -112,19 +118,25 @@ def calibrate_voices(
             if recording.rttm is None or (family and recording.family != family):
                 continue
             click.echo(f"  {recording.id}", err=True)
-            found += recording_voices(diarizer, embedder, recording)
+            found += recording_voices(diarizer, embedder, recording, whole=whole)
         return found
 
     sources = datasets or (Path("../shared/data/dev"),)
     voices = [v for d in sources for v in voices_of(d, None if datasets else "synthetic")]
     result = calibrate(pairs(voices))
     checks = {str(d): check(pairs(voices_of(d, None)), result.threshold) for d in check_dirs}
-    report = {"model": embedder.name, "calibration": result.as_dict(), "checks": checks}
+    report = {
+        "model": embedder.name,
+        "voices": "whole session" if whole else "chunk by chunk",
+        "calibration": result.as_dict(),
+        "checks": checks,
+    }
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
     click.echo(
-        f"{embedder.name}: {result.same_pairs} same-voice and {result.different_pairs} "
+        f"{embedder.name} ({report['voices']}): {result.same_pairs} same-voice and "
+        f"{result.different_pairs} "
         f"different-voice pairs; same {result.lowest_same}..(median {result.median_same}), "
         f"different ..{result.highest_different} (median {result.median_different})"
     )

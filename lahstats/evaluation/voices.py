@@ -6,7 +6,8 @@ ids are global within a dataset (the synthetic ``d01``..``d06`` recur across con
 sessions; AMI ids recur across meetings), so every pair of speakers from two different recordings
 is a "same voice" or a "different voice" pair. The threshold is placed in the gap between the
 two when there is one (its middle), else where the two error rates cross; the confidence scale
-puts the median same-voice pair at a confidence of 0.9.
+puts the median same-voice pair at a confidence of 0.9. Voices are made as a recorded session's
+are (chunk by chunk, from the diarizer's windows), or as whole-session processing makes them.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import numpy as np
 from lahstats.evaluation.dataset import Recording, reference_turns
 from lahstats.evaluation.metrics import map_speakers
 from lahstats.pipeline.decode import decode_file
-from lahstats.pipeline.diarize import Diarizer, diarize
+from lahstats.pipeline.diarize import Diarizer, EmbeddedDiarizer, diarize
 from lahstats.pipeline.embed import SpeakerEmbedder, embed_speakers
+from lahstats.pipeline.incremental import cut_into_chunks, speakers_chunk_by_chunk
 from lahstats.pipeline.types import SpeakerHints
 
 _MEDIAN_SAME_CONFIDENCE = 0.9
@@ -63,15 +65,21 @@ class Calibration:
 
 
 def recording_voices(
-    diarizer: Diarizer, embedder: SpeakerEmbedder, recording: Recording
+    diarizer: Diarizer, embedder: SpeakerEmbedder, recording: Recording, *, whole: bool = False
 ) -> list[RecordedVoice]:
-    """The recording's diarized speakers, embedded, under their reference ids."""
+    """The recording's diarized speakers, embedded, under their reference ids: as a session
+    recorded in 30 s chunks gets them (voices from the diarizer's windows), or with ``whole``
+    as whole-session processing does (reprocessing, ``lahstats analyze``: voices from audio)."""
     audio = decode_file(recording.audio)
-    turns = diarize(diarizer, audio, SpeakerHints())
+    if whole or not isinstance(diarizer, EmbeddedDiarizer):
+        turns = diarize(diarizer, audio, SpeakerHints())
+        voices = embed_speakers(embedder, audio, turns)
+    else:
+        turns, voices = speakers_chunk_by_chunk(diarizer, embedder, cut_into_chunks(audio))
     identities = map_speakers(reference_turns(recording), turns)
     return [
         RecordedVoice(recording.id, identities[voice.speaker], voice.vector)
-        for voice in embed_speakers(embedder, audio, turns)
+        for voice in voices
         if voice.speaker in identities
     ]
 

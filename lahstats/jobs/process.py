@@ -46,6 +46,7 @@ from lahstats.jobs.progress import ProgressLog
 from lahstats.jobs.results import new_segments, new_speakers, recognition_json, sample_blobs
 from lahstats.pipeline.decode import ChunkedAudio, decode_chunks
 from lahstats.pipeline.incremental import (
+    VOICE_SECONDS,
     ChunkResult,
     assemble,
     edges_needed,
@@ -78,12 +79,6 @@ PROCESS_SESSION = "process_session"
 SAVING_PERCENT = 85
 # 100 means "done" and is written with the results, never by a stage still running.
 _LAST_RUNNING_PERCENT = 99
-# Chunk by chunk, a speaker's voice (voiceprints across sessions) is embedded from their longest
-# clean stretches up to this many seconds, decoding only the chunks those lie in: the whole of
-# each speaker's speech in a long session meant decoding all of it at the end (embedding the 6
-# voices of 120 minutes took 360 s). WeSpeaker costs about 0.07 s per second of voice here: at
-# 30 s, 5 speakers took 10.9 s of a 15 s end (`python -m benchmarks.incremental --one 4`).
-VOICE_SECONDS = 15.0
 # Chunks kept decoded while samples and voices are cut at the end (30 s at 16 kHz: 1.9 MB each):
 # the speakers' stretches are visited speaker by speaker, all over the session, and with 4 kept
 # 9 chunks were decoded 15 times.

@@ -216,6 +216,24 @@ def embed_speakers(
     return tuple(found)
 
 
+def complete_voices(
+    embedder: SpeakerEmbedder,
+    audio: AudioSource,
+    turns: Sequence[Turn],
+    held: Sequence[VoiceEmbedding] = (),
+    *,
+    longest: float | None = None,
+    on_progress: ProgressHook = no_progress,
+) -> tuple[VoiceEmbedding, ...]:
+    """Every speaker's voice: those of ``held`` in the embedder's space kept (voices from the
+    diarizer's windows), the other speakers' embedded from their audio (``embed_speakers``)."""
+    kept = tuple(voice for voice in held if voice.model == embedder.name)
+    others = {turn.speaker for turn in turns} - {voice.speaker for voice in kept}
+    return kept + embed_speakers(
+        embedder, audio, turns, longest=longest, only=others, on_progress=on_progress
+    )
+
+
 def _longest_first(
     stretches: Sequence[tuple[float, float]], seconds: float
 ) -> list[tuple[float, float]]:

@@ -35,7 +35,7 @@ from lahstats.pipeline.diarize import (
     join_features,
     label,
 )
-from lahstats.pipeline.embed import FRAME_SECONDS
+from lahstats.pipeline.embed import FRAME_SECONDS, SpeakerEmbedder, complete_voices
 from lahstats.pipeline.recognisers.pieces import cut_pieces
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.transcribe import TurnIndex, speech_regions
@@ -47,6 +47,7 @@ from lahstats.pipeline.types import (
     Samples,
     SpeakerHints,
     Turn,
+    VoiceEmbedding,
     Word,
     no_progress,
 )
@@ -60,6 +61,13 @@ if TYPE_CHECKING:
 # voices speak, between these fractions of its length, so an edge never spans a whole chunk.
 _CUT_FROM, _CUT_TO = 0.25, 0.75
 CHUNK_SECONDS = 30.0  # what the app uploads at a time
+# A speaker whose voice too few windows heard alone (``window_voices``) is embedded from their
+# longest clean stretches up to this many seconds, decoding only the chunks those lie in: the
+# whole of each speaker's speech in a long session meant decoding all of it at the end
+# (embedding the 6 voices of 120 minutes took 360 s). WeSpeaker costs about 0.07 s per second
+# of voice here: at 30 s, 5 speakers took 10.9 s of a 15 s end (`python -m
+# benchmarks.incremental --one 4`).
+VOICE_SECONDS = 15.0
 RESULT_FORMAT = 2  # of ``to_bytes``: a look stored in another is made again (jobs/chunks.py)
 
 
@@ -355,6 +363,26 @@ def analyze_incrementally(
         for key in edges_needed([result.number for result in results])
     }
     return assemble(results, edges, models.lexicon, hints, voices=True)
+
+
+def speakers_chunk_by_chunk(
+    diarizer: EmbeddedDiarizer, embedder: SpeakerEmbedder, chunks: Sequence[Audio]
+) -> tuple[tuple[Turn, ...], tuple[VoiceEmbedding, ...]]:
+    """Who spoke when in a recording of these chunks, and each speaker's voice, as a session
+    recorded in them gets them at its end (``look``'s features, labelled together, voices from
+    their windows or from at most ``VOICE_SECONDS`` of audio), without its words: what
+    ``lahstats speakers calibrate`` measures."""
+    parts: list[tuple[int, VoiceFeatures]] = []
+    at = 0.0
+    for audio in chunks:
+        found = diarizer.features(audio, cluster_hop=CHUNK_CLUSTER_HOP_FRAMES)
+        parts.append((round(at / FRAME_SECONDS), found))
+        at += audio.duration
+    features = join_features(parts)
+    turns = label(features, SpeakerHints())
+    whole = Audio(np.concatenate([audio.samples for audio in chunks] or [np.zeros(0, np.float32)]))
+    held = window_voices(features, turns)
+    return turns, complete_voices(embedder, whole, turns, held, longest=VOICE_SECONDS)
 
 
 def _moved(word: Word, by: float) -> Word:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from lahstats.pipeline.diarize import Diarizer, diarize, load_diarizer
-from lahstats.pipeline.embed import SpeakerEmbedder, embed_speakers, load_embedder
+from lahstats.pipeline.embed import SpeakerEmbedder, complete_voices, load_embedder
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.sample import cut_samples
 from lahstats.pipeline.transcribe import Transcriber, load_transcriber, transcribe
@@ -165,15 +165,13 @@ def finish(
             samples = cut_samples(audio, analysis.turns, on_progress=hook)
     hook("sample", 1, 1)
     if with_embeddings:
-        kept = tuple(e for e in embeddings if e.model == models.embedder.name)
-        held = {e.speaker for e in kept}
         with clock.stage("embed"):
-            embeddings = kept + embed_speakers(
+            embeddings = complete_voices(
                 models.embedder,
                 audio,
                 analysis.turns,
+                embeddings,
                 longest=voice_seconds,
-                only={t.speaker for t in analysis.turns} - held,
                 on_progress=hook,
             )
     hook("embed", 1, 1)

@@ -14,9 +14,15 @@ import numpy as np
 import pytest
 
 from lahstats.pipeline.decode import ChunkedAudio, decode_file
-from lahstats.pipeline.diarize import VoiceFeatures, join_features
+from lahstats.pipeline.diarize import (
+    CHUNK_CLUSTER_HOP_FRAMES,
+    EmbeddedDiarizer,
+    VoiceFeatures,
+    join_features,
+)
 from lahstats.pipeline.embed import _longest_first, embed_speakers
 from lahstats.pipeline.incremental import (
+    VOICE_SECONDS,
     ChunkResult,
     Edge,
     _split,
@@ -24,6 +30,7 @@ from lahstats.pipeline.incremental import (
     edges_needed,
     laid_end_to_end,
     look,
+    speakers_chunk_by_chunk,
 )
 from lahstats.pipeline.incremental import (
     analyze_incrementally as chunk_by_chunk,
@@ -92,6 +99,41 @@ def test_a_word_cut_in_half_at_a_chunk_edge_is_heard_once_and_voices_keep_one_la
     # what the end step finishes from: the windows' voices where there are enough, else audio
     finished = finish(models, audio, analysis, with_samples=False)
     assert {e.speaker for e in finished.embeddings} == set(analysis.speakers)
+
+
+def test_a_recorded_sessions_voices_come_from_windows_and_audio_only_where_too_few(
+    models: Models, two_speakers: tuple[Path, dict[str, Any]]
+) -> None:
+    audio = decode_file(two_speakers[0])
+    cut = round(CUT_IN_LOR * SAMPLE_RATE)
+    chunks = [Audio(audio.samples[:cut]), Audio(audio.samples[cut:])]
+    assert isinstance(models.diarizer, EmbeddedDiarizer)
+
+    turns, voices = speakers_chunk_by_chunk(models.diarizer, models.embedder, chunks)
+
+    found = {voice.speaker: voice.vector for voice in voices}
+    assert set(found) == {turn.speaker for turn in turns}
+    assert len(found) == 2
+    features = join_features(
+        [
+            (0, models.diarizer.features(chunks[0], cluster_hop=CHUNK_CLUSTER_HOP_FRAMES)),
+            (cut // 160, models.diarizer.features(chunks[1], cluster_hop=CHUNK_CLUSTER_HOP_FRAMES)),
+        ]
+    )
+    from_windows = {v.speaker: v.vector for v in window_voices(features, turns)}
+    from_audio = {
+        v.speaker: v.vector
+        for v in embed_speakers(models.embedder, audio, turns, longest=VOICE_SECONDS)
+    }
+    # A speaks long enough to be heard alone in MIN_VOICE_WINDOWS windows; B does not
+    assert len(from_windows) == 1
+    for speaker, vector in found.items():
+        expected = from_windows.get(speaker, from_audio[speaker])
+        assert np.allclose(vector, expected, atol=1e-5), speaker
+    # and the voice from windows is its speaker's, not the other espeak voice's (0.65 alike)
+    ((speaker, vector),) = from_windows.items()
+    other = next(name for name in from_audio if name != speaker)
+    assert float(vector @ from_audio[speaker]) > float(vector @ from_audio[other]) + 0.1
 
 
 def _features(frames: int, speech: slice, windows: int, voices: int) -> VoiceFeatures:
