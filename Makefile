@@ -48,15 +48,15 @@ format: ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: ## Print speed and memory figures: service, the pipeline on 2/10/30 min, the end step at 10/60/180 min, chunk by chunk on 10 min both ways (~30 min)
+bench: ## Print speed and memory figures: service, the pipeline on 2/10/30 min, the end step at 10/60/180 min, chunk by chunk on 10 min both ways, 120 min uploaded as one file (~50 min)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.pipeline $(if $(BENCH_MINUTES),--minutes $(BENCH_MINUTES))
 	$(BIN)/python -m benchmarks.assembly
 	$(BIN)/python -m benchmarks.incremental $(if $(BENCH_CHUNKED_MINUTES),--minutes $(BENCH_CHUNKED_MINUTES))
-
-bench-long: ## Chunk by chunk on 10, 60 and 180 min, embedded and PostgreSQL + Redis + worker; 120 min as one file (~4 h)
-	$(BIN)/python -m benchmarks.incremental --minutes 10 60 180
 	$(BIN)/python -m benchmarks.incremental --minutes 120 --backend one-file
+
+bench-long: ## Chunk by chunk on 10, 60 and 180 min, embedded and PostgreSQL + Redis + worker (~3.5 h)
+	$(BIN)/python -m benchmarks.incremental --minutes 10 60 180
 
 bench-backends: ## Throughput of the production backends (pyannote, transformers) on this device
 	$(BIN)/python -m benchmarks.backends $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))

@@ -146,13 +146,14 @@ def load_voice_embedder() -> WeSpeakerVoice:
 
 # A voice from the diarizer's windows needs this many windows that heard the speaker alone (at
 # the chunk looks' 0.8 s hop, about 7 s of their speech); with fewer, ``finish`` embeds their
-# audio. Measured with /tmp scripts on the dev synthetic recordings looked at in 30 s chunks
-# (16 same-voice pairs across recordings, 89 different) and on 16 generated conversations (seed
-# 7): from 8 windows, voices from windows separate as voices from 15 s of audio do (dev: same
-# 0.836-0.896 median, different up to 0.315, against 0.812 / 0.895 / 0.314; at the 0.56
-# threshold no false or missed match on dev, and on seed 7 the same 20 false matches among
-# espeak's near-identical voices, 0 missed). From 1 window a speaker heard alone for one window
-# scored 0.499 with their own voice elsewhere; from 3, 0.739.
+# audio. Measured with throwaway scripts, voices made both ways for the same diarized speakers:
+# - dev synthetic recordings looked at in 30 s chunks (16 same-voice pairs across recordings,
+#   89 different): from 8 windows, same 0.836 lowest / 0.896 median, different up to 0.315;
+#   from 15 s of audio 0.812 / 0.895 / 0.314. No false or missed match at the 0.56 threshold.
+# - 16 generated conversations of 45 s (seed 7, few windows per speaker): the lowest same-voice
+#   score is 0.499 from 1 window, 0.739 from 3, 0.761 from 8, 0.784 from audio; at 0.56 both
+#   8 windows and audio make the same 20 false matches, all among espeak-ng's near-identical
+#   voices, and no miss.
 MIN_VOICE_WINDOWS = 8
 
 
@@ -192,7 +193,7 @@ def window_voices(
     voices = []
     for index, name in enumerate(names):
         mine = found.voices[held == index]
-        if len(mine) == 0 or len(mine) < least:
+        if len(mine) < max(least, 1):
             continue
         mean = mine.mean(axis=0)
         norm = float(np.linalg.norm(mean))
