@@ -95,7 +95,8 @@ def analyze_voices(group_id: uuid.UUID | None, as_json: bool) -> None:
 @click.option(
     "--whole",
     is_flag=True,
-    help="Voices as whole-session processing makes them (reprocessing, `lahstats analyze`), "
+    help="Voices as whole-session processing makes them (`lahstats analyze`, the pyannote "
+    "diarizer, LAHSTATS_INCREMENTAL=false), "
     "not as a session recorded chunk by chunk gets them.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")

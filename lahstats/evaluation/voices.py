@@ -69,7 +69,8 @@ def recording_voices(
 ) -> list[RecordedVoice]:
     """The recording's diarized speakers, embedded, under their reference ids: as a session
     recorded in 30 s chunks gets them (voices from the diarizer's windows), or with ``whole``
-    as whole-session processing does (reprocessing, ``lahstats analyze``: voices from audio)."""
+    as whole-session processing does (``lahstats analyze``, ``LAHSTATS_INCREMENTAL=false``:
+    voices from audio)."""
     audio = decode_file(recording.audio)
     if whole or not isinstance(diarizer, EmbeddedDiarizer):
         turns = diarize(diarizer, audio, SpeakerHints())
