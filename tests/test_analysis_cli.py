@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from lahstats.analysis_cli import ProgressBar
 from lahstats.cli import main
+from lahstats.cli.analysis import ProgressBar
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "audio"
 CLIP = FIXTURES / "two_speakers.flac"

@@ -7,7 +7,7 @@ import uuid
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
-from lahstats.accounts import AccountService
+from lahstats.accounts.service import AccountService
 from lahstats.api.deps import Caller, DbSession, ProcessRuntime
 from lahstats.api.errors import error_responses
 from lahstats.api.schemas import (
@@ -20,7 +20,7 @@ from lahstats.api.schemas import (
     MemberOut,
     MeOut,
 )
-from lahstats.groups import GroupService, display_name
+from lahstats.groups.service import GroupService, display_name
 from lahstats.storage.keys import session_prefix
 from lahstats.storage.models import Group
 from lahstats.storage.repositories import ProfileRepository
@@ -118,7 +118,7 @@ class MeController(Controller):
         return MeOut(id=profile.id, email=profile.email, display_name=profile.display_name)
 
     @delete(
-        summary="Delete your account: profile, voice and claims (see lahstats/accounts.py)",
+        summary="Delete your account: profile, voice and claims (see lahstats/accounts/service.py)",
         description="Speakers claimed as you become unclaimed; groups you own pass to their "
         "longest-standing member; a group with no other member is deleted with its sessions. "
         "Your token stays valid: using it again starts a new, empty profile.",

@@ -12,7 +12,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.errors import Conflict, NotFound
-from lahstats.groups import display_name
+from lahstats.groups.service import display_name
 from lahstats.sessions.access import session_for_member
 from lahstats.sessions.export import ExportSegment, ExportSession, ExportSpeaker, SessionExport
 from lahstats.storage.models import ClaimType, RecordingSession, SessionSpeaker, SessionStatus

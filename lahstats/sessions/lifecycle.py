@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.errors import Conflict, Forbidden
-from lahstats.groups import GroupService
+from lahstats.groups.service import GroupService
 from lahstats.sessions.access import session_for_member
 from lahstats.storage.models import MemberRole, RecordingSession, SessionStatus
 from lahstats.storage.repositories import (

@@ -18,7 +18,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.errors import Conflict, Forbidden, InvalidInput, NotFound
-from lahstats.groups import display_name
+from lahstats.groups.service import display_name
 from lahstats.sessions.access import session_for_member
 from lahstats.speakers.voiceprints import VoiceprintService
 from lahstats.storage.models import ClaimType, RecordingSession, SessionSpeaker, SessionStatus

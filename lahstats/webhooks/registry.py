@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.errors import Conflict, NotFound
-from lahstats.groups import GroupService
+from lahstats.groups.service import GroupService
 from lahstats.settings import Settings
 from lahstats.storage.models import Webhook, WebhookDelivery
 from lahstats.storage.repositories.webhooks import DeliveryRepository, WebhookRepository

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.errors import Conflict, InvalidInput, NotFound
-from lahstats.groups import GroupService
+from lahstats.groups.service import GroupService
 from lahstats.pipeline.correct import LONGEST_WINDOW
 from lahstats.storage.models import WORD_MAX_LENGTH, GroupWord
 from lahstats.storage.repositories import GroupWordRepository

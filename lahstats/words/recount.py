@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lahstats.groups import GroupService
+from lahstats.groups.service import GroupService
 from lahstats.jobs.results import new_segments
 from lahstats.pipeline.recognition import load_recognition
 from lahstats.pipeline.recount import recount

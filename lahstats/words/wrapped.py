@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.errors import InvalidInput, NotFound
-from lahstats.groups import display_name
+from lahstats.groups.service import display_name
 from lahstats.storage.repositories import GroupRepository, StatsRepository
 from lahstats.words.lexicon import Lexicon, load_lexicon
 

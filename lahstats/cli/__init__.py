@@ -14,13 +14,9 @@ import uuid
 import click
 
 from lahstats import __version__
-from lahstats.analysis_cli import analyze, evaluate
+from lahstats.cli import analysis, export, models, retention, speakers
 from lahstats.errors import LahstatsError
-from lahstats.export_cli import export
-from lahstats.models_cli import models
-from lahstats.retention_cli import retention
 from lahstats.settings import get_settings
-from lahstats.speakers_cli import speakers
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -123,7 +119,7 @@ def db_downgrade(revision: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
 def doctor(as_json: bool) -> None:
     """Check the database, Redis, storage, ffmpeg and every configured model."""
-    from lahstats.doctor import as_dicts, diagnose, render_table
+    from lahstats.cli.doctor import as_dicts, diagnose, render_table
 
     findings = diagnose(get_settings())
     if as_json:
@@ -164,9 +160,9 @@ def token_create(email: str, name: str | None, days: float, user_id: uuid.UUID |
         raise click.ClickException(str(exc)) from exc
 
 
-main.add_command(analyze)
-main.add_command(evaluate)
-main.add_command(export)
-main.add_command(speakers)
-main.add_command(retention)
-main.add_command(models)
+main.add_command(analysis.analyze)
+main.add_command(analysis.evaluate)
+main.add_command(export.export)
+main.add_command(speakers.speakers)
+main.add_command(retention.retention)
+main.add_command(models.models)

@@ -26,7 +26,7 @@ def speakers() -> None:
 async def _stored(
     settings: Settings, group_id: uuid.UUID | None
 ) -> tuple[list[Any], dict[uuid.UUID, str]]:
-    from lahstats.groups import display_name
+    from lahstats.groups.service import display_name
     from lahstats.storage.database import Database
     from lahstats.storage.models import Profile
     from lahstats.storage.repositories.voices import VoiceRepository

@@ -1,0 +1,1 @@
+"""Accounts: what deleting one removes, hands over or keeps."""

@@ -1,0 +1,1 @@
+"""Groups of friends: creating, joining by invite code, members and their display names."""
