@@ -9,7 +9,9 @@ other values (see the README). This module must never log or print a secret.
 from __future__ import annotations
 
 import os
+import re
 import secrets
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +21,44 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lahstats.errors import ConfigurationError
-from lahstats.ratelimit import parse_rate
+
+# Per-user rate limits (``runtime/ratelimit.py``) are written COUNT/UNIT: parsed here, where the
+# setting is read.
+UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*([a-z]+?)s?\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    count: int
+    unit: str  # a key of UNITS
+    burst: int
+
+    @property
+    def interval(self) -> float:
+        """Seconds between requests at the sustained rate."""
+        return UNITS[self.unit] / self.count
+
+    def __str__(self) -> str:
+        return f"{self.count} per {self.unit} (bursts of {self.burst})"
+
+
+def parse_rate(text: str, *, burst: int) -> Rate | None:
+    """``"60/minute"`` -> 60 per minute; ``"off"`` -> None (no limit). Raises ``ValueError``."""
+    cleaned = text.strip().lower()
+    if cleaned == "off":
+        return None
+    match = _RATE.match(cleaned)
+    if match is None or match.group(2) not in UNITS or int(match.group(1)) < 1:
+        units = "|".join(UNITS)
+        raise ValueError(
+            f"{text!r} is not a rate: write COUNT/UNIT with COUNT >= 1 and UNIT one of {units} "
+            '(e.g. "60/minute"), or "off" for no limit'
+        )
+    if burst < 1:
+        raise ValueError(f"a burst of {burst} would refuse every request: use 1 or more")
+    return Rate(int(match.group(1)), match.group(2), burst)
+
 
 # Secrets people paste from tutorials; refused outside development like a missing one.
 _WEAK_SECRETS = frozenset({"changethis", "changeme", "secret", "password", "jwt-secret", "dev"})

@@ -15,18 +15,16 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from structlog.testing import capture_logs
 
-from lahstats import ratelimit
 from lahstats.errors import RateLimited
-from lahstats.ratelimit import (
+from lahstats.runtime import ratelimit
+from lahstats.runtime.ratelimit import (
     Action,
     MemoryRateStore,
-    Rate,
     RateLimiter,
     RateStore,
     RedisRateStore,
-    parse_rate,
 )
-from lahstats.settings import Settings
+from lahstats.settings import Rate, Settings, parse_rate
 
 ANA, BEN = uuid.uuid4(), uuid.uuid4()
 START = 1_700_000_000.0

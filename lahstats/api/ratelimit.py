@@ -1,4 +1,4 @@
-"""Rate-limit guards for the routes that cost the service most (limits: ``lahstats/ratelimit.py``).
+"""Rate-limit guards for the routes that cost the service most (limits: ``runtime/ratelimit.py``).
 
 A guard runs after authentication and before Litestar reads the body: a refused upload is never
 read, stored or decoded. Over a limit the answer is 429 with ``Retry-After`` (``api/errors.py``).
@@ -15,8 +15,8 @@ from litestar.types import Guard
 
 from lahstats.api.schemas import ErrorOut
 from lahstats.auth.tokens import Identity
-from lahstats.ratelimit import Action
 from lahstats.runtime import Runtime
+from lahstats.runtime.ratelimit import Action
 
 
 def rate_limit(action: Action) -> Guard:

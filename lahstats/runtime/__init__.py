@@ -18,7 +18,7 @@ from lahstats.jobs.retention import RetentionSweeper
 from lahstats.jobs.worker import SupervisedWorker, worker_context
 from lahstats.pipeline.backends import ModelStatus, inspect_models, resolve_device
 from lahstats.pipeline.prober import Prober
-from lahstats.ratelimit import RateLimiter
+from lahstats.runtime.ratelimit import RateLimiter
 from lahstats.settings import Settings
 from lahstats.storage.blobs import BlobStore, create_blob_store
 from lahstats.storage.database import Database

@@ -15,11 +15,9 @@ much, no more.
 from __future__ import annotations
 
 import math
-import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
@@ -28,14 +26,13 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from lahstats.errors import RateLimited
+from lahstats.settings import Rate, parse_rate
 
 if TYPE_CHECKING:
     from lahstats.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*([a-z]+?)s?\s*$")
 # A check is refused only when it would have to wait longer than this (float noise, not time).
 _EPSILON = 1e-6
 # After a failed Redis call, requests skip Redis this long, so an outage that times out does not
@@ -49,38 +46,6 @@ class Action(StrEnum):
 
 
 _WHAT = {Action.SESSION_START: "sessions started", Action.UPLOAD: "chunk uploads"}
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    count: int
-    unit: str  # a key of UNITS
-    burst: int
-
-    @property
-    def interval(self) -> float:
-        """Seconds between requests at the sustained rate."""
-        return UNITS[self.unit] / self.count
-
-    def __str__(self) -> str:
-        return f"{self.count} per {self.unit} (bursts of {self.burst})"
-
-
-def parse_rate(text: str, *, burst: int) -> Rate | None:
-    """``"60/minute"`` -> 60 per minute; ``"off"`` -> None (no limit). Raises ``ValueError``."""
-    cleaned = text.strip().lower()
-    if cleaned == "off":
-        return None
-    match = _RATE.match(cleaned)
-    if match is None or match.group(2) not in UNITS or int(match.group(1)) < 1:
-        units = "|".join(UNITS)
-        raise ValueError(
-            f"{text!r} is not a rate: write COUNT/UNIT with COUNT >= 1 and UNIT one of {units} "
-            '(e.g. "60/minute"), or "off" for no limit'
-        )
-    if burst < 1:
-        raise ValueError(f"a burst of {burst} would refuse every request: use 1 or more")
-    return Rate(int(match.group(1)), match.group(2), burst)
 
 
 class RateStore(Protocol):
