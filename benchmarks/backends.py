@@ -47,12 +47,12 @@ def main() -> int:
         print(f"no audio at {args.source}: pass --source FILE", file=sys.stderr)
         return 1
 
+    from lahstats.lexicon.lexicon import load_lexicon
     from lahstats.pipeline.backends import resolve_device
     from lahstats.pipeline.decode import decode_file
     from lahstats.pipeline.diarize import diarize, load_diarizer
     from lahstats.pipeline.transcribe import load_transcriber, transcribe
     from lahstats.settings import Settings
-    from lahstats.words.lexicon import load_lexicon
     from tests.pipeline import tiny_pyannote, tiny_transformers
 
     device = resolve_device("auto")

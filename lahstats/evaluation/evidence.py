@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lahstats.lexicon.lexicon import Lexicon, load_lexicon
 from lahstats.pipeline.count import tokens
 from lahstats.pipeline.types import Word
-from lahstats.words.lexicon import Lexicon, load_lexicon
 
 if TYPE_CHECKING:
     from lahstats.evaluation.dataset import Recording

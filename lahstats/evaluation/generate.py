@@ -46,8 +46,8 @@ from lahstats.evaluation.synthesis import (
     reverberant,
     speak,
 )
+from lahstats.lexicon.lexicon import load_lexicon
 from lahstats.pipeline.count import tokens
-from lahstats.words.lexicon import load_lexicon
 
 TARGETS = load_lexicon().words  # the 20 words of the data README, in the app's order
 _TARGET = re.compile(r"(?i)\b(?:" + "|".join(TARGETS) + r")\b(?!')")

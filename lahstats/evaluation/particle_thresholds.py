@@ -28,6 +28,7 @@ import numpy as np
 
 from lahstats.evaluation.dataset import Recording, load_dataset, reference_turns
 from lahstats.evaluation.metrics import WordScores, map_speakers, total_word_scores, word_scores
+from lahstats.lexicon.lexicon import Lexicon, load_lexicon
 from lahstats.pipeline.particles import (
     DEFAULT_WEIGHTS,
     FRAME_RATE,
@@ -41,7 +42,6 @@ from lahstats.pipeline.particles import (
 )
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.types import Turn, Word
-from lahstats.words.lexicon import Lexicon, load_lexicon
 
 CANDIDATES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.01)  # 1.01: never
 

@@ -44,6 +44,7 @@ from lahstats.jobs.failures import (
 from lahstats.jobs.lease import Lease
 from lahstats.jobs.progress import ProgressLog
 from lahstats.jobs.results import new_segments, new_speakers, recognition_json, sample_blobs
+from lahstats.lexicon.lexicon import Lexicon, load_lexicon
 from lahstats.pipeline.decode import ChunkedAudio, decode_chunks
 from lahstats.pipeline.incremental import (
     VOICE_SECONDS,
@@ -68,7 +69,6 @@ from lahstats.storage.repositories import (
 from lahstats.storage.repositories.analyses import ChunkAnalysisRepository
 from lahstats.webhooks.outbox import record_status_event
 from lahstats.words.custom import group_lexicon
-from lahstats.words.lexicon import Lexicon, load_lexicon
 
 if TYPE_CHECKING:
     from lahstats.jobs.queue import JobQueue

@@ -3,7 +3,7 @@
 Each speaker's run of words is read left to right, most certain rule first: a made-up word
 that is a known word run into a particle is split ("bodohla"); spellings and known mishearings
 from the lexicon ("wa lao", "cheap buy"); one to three words that *sound* like a multi-syllable
-target ("bhoji" -> bojio, "key I see" -> kiasi, by ``words.phonetics``); and one-syllable
+target ("bhoji" -> bojio, "key I see" -> kiasi, by ``lexicon.phonetics``); and one-syllable
 look-alikes of the sentence particles ("lot," -> lah) only where a clause ends, since that is
 where Singlish puts them, allowing for the consonant a particle borrows from the word before
 ("again nah" -> again ah). A changed word keeps what the recogniser wrote in ``Word.heard``.
@@ -22,9 +22,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from lahstats.pipeline.types import Word
-from lahstats.words.lexicon import Lexicon
-from lahstats.words.phonetics import (
+from lahstats.lexicon.lexicon import Lexicon
+from lahstats.lexicon.phonetics import (
     VOWELS,
     Phones,
     distance,
@@ -33,6 +32,7 @@ from lahstats.words.phonetics import (
     pronounce,
     similar,
 )
+from lahstats.pipeline.types import Word
 
 # Largest per-phone distance at which a window of words is taken for a multi-syllable target.
 # On dev (oracle turns, whisper-tiny) 0.30 keeps "bhoji ho"->bojio and "kiosy"->kiasi while

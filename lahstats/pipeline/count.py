@@ -11,9 +11,9 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+from lahstats.lexicon.lexicon import Lexicon
 from lahstats.pipeline.intervals import Spans
 from lahstats.pipeline.types import Segment, SpeakerCounts, Turn, Word
-from lahstats.words.lexicon import Lexicon
 
 TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)*")
 

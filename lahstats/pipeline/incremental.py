@@ -54,8 +54,8 @@ from lahstats.pipeline.types import (
 from lahstats.pipeline.wespeaker import window_voices
 
 if TYPE_CHECKING:
+    from lahstats.lexicon.lexicon import Lexicon
     from lahstats.pipeline.run import Models
-    from lahstats.words.lexicon import Lexicon
 
 # A chunk whose speech runs from its start to its end without a pause is cut in two where fewest
 # voices speak, between these fractions of its length, so an edge never spans a whole chunk.

@@ -14,11 +14,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lahstats.lexicon.lexicon import Lexicon
 from lahstats.pipeline.correct import correct
 from lahstats.pipeline.count import count_words, segments
 from lahstats.pipeline.particles import THRESHOLDS, is_unwritten, with_particles
 from lahstats.pipeline.types import ProgressHook, Segment, SpeakerCounts, Turn, Word, no_progress
-from lahstats.words.lexicon import Lexicon
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from lahstats.lexicon.lexicon import Lexicon, load_lexicon
 from lahstats.pipeline.diarize import Diarizer, diarize, load_diarizer
 from lahstats.pipeline.embed import SpeakerEmbedder, complete_voices, load_embedder
 from lahstats.pipeline.recount import recount
@@ -30,7 +31,6 @@ from lahstats.pipeline.types import (
     SpeakerHints,
     no_progress,
 )
-from lahstats.words.lexicon import Lexicon, load_lexicon
 
 if TYPE_CHECKING:
     from lahstats.settings import Settings

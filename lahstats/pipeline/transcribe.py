@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from lahstats.errors import ModelUnavailable
+from lahstats.lexicon.lexicon import Lexicon
 from lahstats.pipeline.intervals import Spans
 from lahstats.pipeline.types import Audio, ProgressHook, Turn, Word, no_progress
-from lahstats.words.lexicon import Lexicon
 
 if TYPE_CHECKING:
     from lahstats.settings import Settings

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from lahstats.lexicon.lexicon import Lexicon
 from lahstats.pipeline.incremental import (
     ChunkResult,
     EdgeWords,
@@ -34,7 +35,6 @@ from lahstats.storage.repositories.analyses import (
     edge_source,
 )
 from lahstats.words.custom import group_lexicon
-from lahstats.words.lexicon import Lexicon
 
 POLL_SECONDS = 1.0
 

@@ -25,11 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.errors import Conflict, InvalidInput, NotFound
 from lahstats.groups.service import GroupService
+from lahstats.lexicon.lexicon import Lexicon, LexiconEntry, load_lexicon
+from lahstats.lexicon.phonetics import VOWELS, is_english
 from lahstats.pipeline.correct import LONGEST_WINDOW
 from lahstats.storage.models import WORD_MAX_LENGTH, GroupWord
 from lahstats.storage.repositories import GroupWordRepository
-from lahstats.words.lexicon import Lexicon, LexiconEntry, load_lexicon
-from lahstats.words.phonetics import VOWELS, is_english
 
 MAX_VARIANTS = 20
 VARIANT_MAX_LENGTH = 40

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.groups.service import GroupService
 from lahstats.jobs.results import new_segments
+from lahstats.lexicon.lexicon import Lexicon
 from lahstats.pipeline.recognition import load_recognition
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.types import Analysis
@@ -38,7 +39,6 @@ from lahstats.storage.repositories import (
     WordCountRepository,
 )
 from lahstats.words.custom import group_lexicon
-from lahstats.words.lexicon import Lexicon
 
 RECOUNTED = (SessionStatus.READY_FOR_CLAIMING, SessionStatus.COMPLETED)
 

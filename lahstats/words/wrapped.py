@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.errors import InvalidInput, NotFound
 from lahstats.groups.service import display_name
+from lahstats.lexicon.lexicon import Lexicon, load_lexicon
 from lahstats.storage.repositories import GroupRepository, StatsRepository
-from lahstats.words.lexicon import Lexicon, load_lexicon
 
 TOP_WORDS = 10
 FIRST_YEAR, LAST_YEAR = 1970, 9998

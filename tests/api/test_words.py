@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from lahstats.jobs.results import new_segments, new_speakers, recognition_json
+from lahstats.lexicon.lexicon import load_lexicon
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.types import Analysis
 from lahstats.storage.models import SessionStatus
@@ -15,7 +16,6 @@ from lahstats.storage.repositories import (
     SpeakerRepository,
     TranscriptRepository,
 )
-from lahstats.words.lexicon import load_lexicon
 from tests.api.conftest import Api, User
 from tests.pipeline.heard import HEARD, TURNS
 

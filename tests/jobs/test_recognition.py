@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from lahstats.jobs import process
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.jobs.process import process_session
+from lahstats.lexicon.lexicon import Lexicon
 from lahstats.pipeline.recognition import load_recognition
 from lahstats.pipeline.types import Analysis, ProgressHook, Word
 from lahstats.storage.models import SessionRecognition
 from lahstats.storage.repositories import RecognitionRepository, SessionRepository
 from lahstats.words.custom import CustomWordService
-from lahstats.words.lexicon import Lexicon
 from tests.jobs.fake_pipeline import FakePipeline
 from tests.jobs.sessions import end_again, ended_session, wav
 

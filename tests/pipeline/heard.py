@@ -3,8 +3,8 @@ diarized turns, and a custom word it contains three ways (by two variants and by
 
 from __future__ import annotations
 
+from lahstats.lexicon.lexicon import LexiconEntry
 from lahstats.pipeline.types import Turn, Word
-from lahstats.words.lexicon import LexiconEntry
 
 TURNS = (Turn("SPEAKER_00", 0.0, 4.9), Turn("SPEAKER_01", 5.4, 12.4))
 

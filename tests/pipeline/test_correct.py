@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from lahstats.lexicon.lexicon import LexiconEntry, load_lexicon
 from lahstats.pipeline.correct import correct
 from lahstats.pipeline.types import Word
-from lahstats.words.lexicon import LexiconEntry, load_lexicon
 
 LEXICON = load_lexicon()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from lahstats.lexicon.lexicon import LexiconEntry, load_lexicon
 from lahstats.pipeline.count import count_words, segments, tokens
 from lahstats.pipeline.types import Turn, Word
-from lahstats.words.lexicon import LexiconEntry, load_lexicon
 
 LEXICON = load_lexicon()
 

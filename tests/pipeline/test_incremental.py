@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from lahstats.lexicon.lexicon import load_lexicon
 from lahstats.pipeline.decode import ChunkedAudio, decode_file
 from lahstats.pipeline.diarize import (
     CHUNK_CLUSTER_HOP_FRAMES,
@@ -39,7 +40,6 @@ from lahstats.pipeline.run import Models, finish, load_models
 from lahstats.pipeline.types import SAMPLE_RATE, Audio, Gap, Turn, Word
 from lahstats.pipeline.wespeaker import window_voices
 from lahstats.settings import Settings
-from lahstats.words.lexicon import load_lexicon
 
 # Inside "lor" of "Okay lor" (5.74-6.28 s as whole-session processing hears the clip).
 CUT_IN_LOR = 6.0

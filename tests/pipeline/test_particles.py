@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from lahstats.errors import ModelUnavailable
+from lahstats.lexicon.lexicon import load_lexicon
 from lahstats.pipeline.particles import (
     FRAME_RATE,
     LABELS,
@@ -29,7 +30,6 @@ from lahstats.pipeline.particles import (
 )
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.types import Turn, Word
-from lahstats.words.lexicon import load_lexicon
 
 LEXICON = load_lexicon()
 TRACKED = frozenset(LEXICON.words)

@@ -12,11 +12,11 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
+from lahstats.lexicon.lexicon import Lexicon, LexiconEntry, load_lexicon
 from lahstats.pipeline.recognition import dump_recognition, load_recognition
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.run import Models, analyze_speech
 from lahstats.pipeline.types import Audio, ProgressHook, SpeakerHints, Turn, Word
-from lahstats.words.lexicon import Lexicon, LexiconEntry, load_lexicon
 from tests.pipeline.heard import HEARD, MAKAN, TURNS
 
 

@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from lahstats.errors import ModelUnavailable
+from lahstats.lexicon.lexicon import load_lexicon
 from lahstats.pipeline.particles import is_unwritten
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.transcribe import (
@@ -22,7 +23,6 @@ from lahstats.pipeline.transcribe import (
 )
 from lahstats.pipeline.types import Audio, Turn, Word
 from lahstats.settings import Settings
-from lahstats.words.lexicon import load_lexicon
 
 LEXICON = load_lexicon()
 
@@ -214,8 +214,8 @@ def test_hotwords_are_off_by_default_and_reach_whisper_when_asked(
 
 
 def test_tiny_keeps_its_own_example_and_custom_words_stay_primed() -> None:
+    from lahstats.lexicon.lexicon import LexiconEntry, builtin_example
     from lahstats.pipeline.recognisers.whisper import TINY_EXAMPLE, primed_with
-    from lahstats.words.lexicon import LexiconEntry, builtin_example
 
     lexicon = load_lexicon([LexiconEntry.of("Makan", pronunciations=["m aa k aa n"])])
     assert primed_with(lexicon, None) == lexicon.example

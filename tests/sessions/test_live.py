@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from lahstats.lexicon.lexicon import load_lexicon
 from lahstats.pipeline.diarize import VoiceFeatures
 from lahstats.pipeline.incremental import ChunkResult, Edge, words_to_json
 from lahstats.pipeline.types import Word
@@ -18,7 +19,6 @@ from lahstats.storage.database import Database
 from lahstats.storage.models import ChunkAnalysis, ChunkEdge, SessionStatus
 from lahstats.storage.repositories import GroupRepository, ProfileRepository, SessionRepository
 from lahstats.storage.repositories.analyses import ChunkAnalysisRepository, edge_source
-from lahstats.words.lexicon import load_lexicon
 
 SESSION = uuid.uuid4()
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import pytest
 
 from lahstats.errors import Conflict, InvalidInput, NotFound
+from lahstats.lexicon.lexicon import load_lexicon
 from lahstats.storage.database import Database
 from lahstats.words.custom import MAX_GROUP_WORDS, CustomWordService, TrackedWord, group_lexicon
-from lahstats.words.lexicon import load_lexicon
 from tests.speakers.recordings import group, person
 
 BUILTIN = list(load_lexicon().words)

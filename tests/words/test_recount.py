@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from lahstats.errors import NotFound
 from lahstats.jobs.results import new_segments, new_speakers, recognition_json
+from lahstats.lexicon.lexicon import load_lexicon
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.types import Analysis
 from lahstats.speakers.claims import ClaimService
@@ -23,7 +24,6 @@ from lahstats.storage.repositories import (
     TranscriptRepository,
 )
 from lahstats.words.custom import CustomWordService
-from lahstats.words.lexicon import load_lexicon
 from lahstats.words.recount import RecountService, RecountSummary
 from tests.pipeline.heard import HEARD, MAKAN, TURNS
 from tests.speakers.recordings import group, person, recording

@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lahstats.errors import ModelUnavailable
+from lahstats.lexicon.lexicon import Lexicon
 from lahstats.pipeline import hub
 from lahstats.pipeline.backends import gpu_memory
 from lahstats.pipeline.recognisers.pieces import compression_ratio, cut_pieces, in_batches, spread
 from lahstats.pipeline.recognisers.whisper import COMPRESSION_LIMIT, audible, echoes_prompt
 from lahstats.pipeline.transcribe import STAGE, TurnIndex, speech_regions
 from lahstats.pipeline.types import SAMPLE_RATE, Audio, ProgressHook, Samples, Turn, Word
-from lahstats.words.lexicon import Lexicon
 
 if TYPE_CHECKING:
     from lahstats.settings import Settings

@@ -28,11 +28,11 @@ import numpy as np
 from faster_whisper import WhisperModel
 
 from lahstats.errors import ModelUnavailable
+from lahstats.lexicon.lexicon import Lexicon, builtin_example
 from lahstats.pipeline.count import tokens
 from lahstats.pipeline.particles import ParticleReadout, particle_words
 from lahstats.pipeline.transcribe import STAGE, TurnIndex, speech_regions, unheard
 from lahstats.pipeline.types import Audio, ProgressHook, Samples, Turn, Word
-from lahstats.words.lexicon import Lexicon, builtin_example
 
 # Beam search: for tiny.en on dev (oracle turns) beam 5 gave F1 0.711 against 0.685 for beam 3
 # and 0.680 greedy, for about 1.5x the time (transcribe RTF ~0.15-0.19 against ~0.10-0.15 on a

@@ -96,7 +96,7 @@ def _entry(table: Mapping[str, Any]) -> LexiconEntry:
 
 @cache
 def _builtin() -> tuple[tuple[LexiconEntry, ...], str]:
-    data = tomllib.loads(files("lahstats.words").joinpath("lexicon.toml").read_text("utf-8"))
+    data = tomllib.loads(files("lahstats.lexicon").joinpath("lexicon.toml").read_text("utf-8"))
     return tuple(_entry(table) for table in data["word"]), str(data.get("example", ""))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lahstats.words.lexicon import LexiconEntry, load_lexicon
+from lahstats.lexicon.lexicon import LexiconEntry, load_lexicon
 
 TARGETS = [
     "walao",

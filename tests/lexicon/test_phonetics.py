@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lahstats.words.phonetics import distance, is_english, pronounce, similar, sound_out
+from lahstats.lexicon.phonetics import distance, is_english, pronounce, similar, sound_out
 
 
 def test_dictionary_words_and_made_up_spellings() -> None:
