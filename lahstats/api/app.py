@@ -30,7 +30,7 @@ from lahstats.api.words import WordController
 from lahstats.api.wrapped import LeaderboardController, WrappedController
 from lahstats.auth.tokens import TokenVerifier
 from lahstats.logs import configure_logging
-from lahstats.runtime import Runtime
+from lahstats.runtime.resources import Runtime
 from lahstats.settings import Settings, get_settings
 
 

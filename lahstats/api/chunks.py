@@ -23,8 +23,8 @@ from lahstats.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limit
 from lahstats.api.schemas import ChunkOut
 from lahstats.errors import Unavailable
 from lahstats.jobs.chunks import enqueue_chunk, looks_at_chunks
-from lahstats.runtime import Runtime
 from lahstats.runtime.ratelimit import Action
+from lahstats.runtime.resources import Runtime
 from lahstats.sessions.uploads import MAX_CHUNK_NUMBER, ChunkUploads, StoredChunk
 
 log = structlog.get_logger(__name__)

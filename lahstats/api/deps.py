@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.auth.tokens import Identity
 from lahstats.errors import Unauthorized
-from lahstats.runtime import Runtime
+from lahstats.runtime.resources import Runtime
 from lahstats.storage.repositories import ProfileRepository
 
 

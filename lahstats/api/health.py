@@ -7,8 +7,8 @@ from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 
 from lahstats.api.schemas import HealthOut, PartHealthOut
-from lahstats.runtime import Runtime
 from lahstats.runtime.health import check_health
+from lahstats.runtime.resources import Runtime
 
 
 class HealthController(Controller):

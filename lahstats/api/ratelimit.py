@@ -15,8 +15,8 @@ from litestar.types import Guard
 
 from lahstats.api.schemas import ErrorOut
 from lahstats.auth.tokens import Identity
-from lahstats.runtime import Runtime
 from lahstats.runtime.ratelimit import Action
+from lahstats.runtime.resources import Runtime
 
 
 def rate_limit(action: Action) -> Guard:

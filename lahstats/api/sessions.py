@@ -26,8 +26,8 @@ from lahstats.api.schemas import (
 )
 from lahstats.errors import Unavailable
 from lahstats.jobs.process import enqueue_processing
-from lahstats.runtime import Runtime
 from lahstats.runtime.ratelimit import Action
+from lahstats.runtime.resources import Runtime
 from lahstats.sessions.access import session_for_member
 from lahstats.sessions.lifecycle import SessionService
 from lahstats.sessions.live import LiveCounts, follow_live

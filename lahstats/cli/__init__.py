@@ -62,10 +62,10 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
 def worker(burst: bool) -> None:
     """Run an ARQ worker that takes jobs from Redis (needs LAHSTATS_REDIS_URL)."""
-    from lahstats.jobs.analysis import use_idle_priority
     from lahstats.jobs.worker import build_worker
     from lahstats.logs import configure_logging
-    from lahstats.runtime import Runtime
+    from lahstats.runtime.resources import Runtime
+    from lahstats.runtime.threads import use_idle_priority
 
     settings = get_settings()
     if not settings.redis_url:

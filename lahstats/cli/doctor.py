@@ -10,8 +10,8 @@ from typing import Literal
 
 from lahstats.errors import LahstatsError
 from lahstats.pipeline.backends import inspect_models, resolve_device
-from lahstats.runtime import Runtime
 from lahstats.runtime.health import check_database, check_migrations, check_queue, check_storage
+from lahstats.runtime.resources import Runtime
 from lahstats.settings import Settings
 
 Verdict = Literal["ok", "warn", "FAIL"]

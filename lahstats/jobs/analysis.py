@@ -1,9 +1,8 @@
 """The pipeline from async code: models loaded once per process, stages run off the event loop.
 
 The stages are CPU-bound and synchronous; a job calls them through ``in_thread`` so the event loop
-that also serves HTTP keeps answering. Models load and stages run on threads of their own at a
-lower CPU priority (nice +10, and so do the thread pools the model libraries start from them): on
-a busy machine the API's requests win the cores, and processing takes what is left. Progress
+that also serves HTTP keeps answering. Models load and stages run on the pipeline's threads, at a
+lower CPU priority (``runtime/threads.py``). Progress
 reported in the worker thread hops back to the loop and reaches an async callback (which may write
 to the database), coalesced so a slow callback never holds the stages back. This module never
 touches the database itself.
@@ -12,15 +11,11 @@ touches the database itself.
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
-import os
-import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from lahstats.pipeline.types import ProgressHook
+from lahstats.runtime.threads import on_pipeline_thread
 
 if TYPE_CHECKING:
     from lahstats.pipeline.run import Models
@@ -29,47 +24,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 P = ParamSpec("P")
 AsyncProgress = Callable[[str, int, int], Awaitable[None]]
-
-# How much lower than the process the pipeline's threads run (Linux: niceness is per thread, and
-# threads inherit it from the thread that starts them, so the libraries' pools get it too).
-PIPELINE_NICENESS = 10
-# "low": nice +10, where the pipeline shares a process (and so Python's GIL) with the API: a
-# thread that holds the GIL must still get the CPU soon, or the API waits for it. "idle"
-# (SCHED_IDLE: the CPU only when nothing else wants it): a ``lahstats worker`` process, where the
-# API is elsewhere. Measured with ``make loadtest`` (README, Reliability).
-_priority = ["low"]
-
-
-def use_idle_priority() -> None:
-    """For a process that only processes: its pipeline threads yield to every other program."""
-    _priority[0] = "idle"
-
-
-def _lower_priority() -> None:
-    try:
-        thread = threading.get_native_id()
-        current = os.getpriority(os.PRIO_PROCESS, thread)
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, current + PIPELINE_NICENESS))
-        if _priority[0] == "idle":
-            os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):  # not Linux, or not allowed: run at the usual priority
-        pass
-
-
-@functools.cache  # one per process, made on first use (from the event loop's thread)
-def _pipeline_executor() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(
-        max_workers=64, thread_name_prefix="pipeline", initializer=_lower_priority
-    )
-
-
-async def on_pipeline_thread(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """``asyncio.to_thread`` on the low-priority pipeline threads (context variables kept)."""
-    context = contextvars.copy_context()
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(
-        _pipeline_executor(), lambda: context.run(work, *args, **kwargs)
-    )
 
 
 class ModelCache:

@@ -26,7 +26,6 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from lahstats.errors import InvalidInput, NotFound
-from lahstats.jobs.analysis import on_pipeline_thread
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.pipeline.decode import decode_bytes, decode_in_pieces, decode_span
 from lahstats.pipeline.diarize import EmbeddedDiarizer
@@ -42,6 +41,7 @@ from lahstats.pipeline.incremental import (
     words_to_json,
 )
 from lahstats.pipeline.types import Audio, Samples
+from lahstats.runtime.threads import on_pipeline_thread
 from lahstats.storage.models import AudioChunk, ChunkAnalysis, SessionStatus
 from lahstats.storage.repositories import ChunkRepository, SessionRepository
 from lahstats.storage.repositories.analyses import (

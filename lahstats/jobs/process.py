@@ -32,7 +32,7 @@ import structlog
 from arq.worker import Retry
 
 from lahstats.errors import InvalidInput, LahstatsError, NotFound
-from lahstats.jobs.analysis import in_thread, on_pipeline_thread
+from lahstats.jobs.analysis import in_thread
 from lahstats.jobs.chunks import ChunkWork, Part, audio_parts, looks_at_chunks
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.jobs.failures import (
@@ -43,7 +43,6 @@ from lahstats.jobs.failures import (
 )
 from lahstats.jobs.lease import Lease
 from lahstats.jobs.progress import ProgressLog
-from lahstats.jobs.results import new_segments, new_speakers, recognition_json, sample_blobs
 from lahstats.lexicon.lexicon import Lexicon, load_lexicon
 from lahstats.pipeline.decode import ChunkedAudio, decode_chunks
 from lahstats.pipeline.incremental import (
@@ -55,6 +54,8 @@ from lahstats.pipeline.incremental import (
 )
 from lahstats.pipeline.run import BANDS, Models, analyze_speech, banded, finish
 from lahstats.pipeline.types import Analysis, Chunk, ProgressHook, Samples
+from lahstats.runtime.threads import on_pipeline_thread
+from lahstats.sessions.results import new_segments, new_speakers, recognition_json, sample_blobs
 from lahstats.speakers.autoclaim import claim_matching_voices
 from lahstats.storage.keys import samples_prefix
 from lahstats.storage.models import AudioChunk, ChunkAnalysis, SessionStatus

@@ -11,7 +11,7 @@ from __future__ import annotations
 import structlog
 
 from lahstats.errors import LahstatsError
-from lahstats.jobs.periodic import Periodic
+from lahstats.runtime.periodic import Periodic
 from lahstats.sessions.retention import purge_expired_chunks
 from lahstats.settings import Settings
 from lahstats.storage.blobs import BlobStore

@@ -12,7 +12,7 @@ from typing import Literal
 
 from lahstats import __version__
 from lahstats.errors import LahstatsError, Unavailable
-from lahstats.runtime import Runtime
+from lahstats.runtime.resources import Runtime
 from lahstats.storage.migrations import current_revision, head_revision
 
 CHECK_TIMEOUT_SECONDS = 3.0

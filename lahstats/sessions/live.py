@@ -24,6 +24,7 @@ from lahstats.pipeline.incremental import (
     assemble,
     words_from_json,
 )
+from lahstats.runtime.threads import on_pipeline_thread
 from lahstats.sessions.progress import Final, KeepAlive
 from lahstats.storage.database import Database
 from lahstats.storage.models import ChunkAnalysis, ChunkEdge, SessionStatus
@@ -136,8 +137,6 @@ async def follow_live(
 ) -> AsyncIterator[LiveCounts | KeepAlive | Final]:
     """``LiveCounts`` each time a chunk's look or an edge is stored (and once at the start when
     some are), until the session stops recording (``Final``). The caller checked access."""
-    from lahstats.jobs.analysis import on_pipeline_thread  # the pipeline's low-priority threads
-
     seen: tuple[object, ...] | None = None
     quiet_since = time.monotonic()
     lexicon: Lexicon | None = None

@@ -26,7 +26,7 @@ import structlog
 
 from lahstats import __version__
 from lahstats.errors import InvalidInput
-from lahstats.jobs.periodic import Periodic
+from lahstats.runtime.periodic import Periodic
 from lahstats.settings import Settings
 from lahstats.storage.database import Database
 from lahstats.storage.models import DeliveryStatus, Webhook, WebhookDelivery

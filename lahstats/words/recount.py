@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.groups.service import GroupService
-from lahstats.jobs.results import new_segments
 from lahstats.lexicon.lexicon import Lexicon
 from lahstats.pipeline.recognition import load_recognition
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.types import Analysis
+from lahstats.sessions.results import new_segments
 from lahstats.storage.models import RecordingSession, SessionRecognition, SessionStatus
 from lahstats.storage.repositories import (
     RecognitionRepository,

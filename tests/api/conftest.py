@@ -23,7 +23,7 @@ from litestar import Litestar
 
 from lahstats.api.app import create_app
 from lahstats.auth.tokens import create_token, user_id_for_email
-from lahstats.runtime import Runtime
+from lahstats.runtime.resources import Runtime
 from lahstats.settings import Settings
 from lahstats.storage.migrations import upgrade
 from tests.conftest import free_port

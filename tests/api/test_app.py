@@ -13,7 +13,7 @@ from lahstats import errors
 from lahstats.api.app import create_app
 from lahstats.api.errors import EXCEPTION_HANDLERS
 from lahstats.auth.tokens import create_token
-from lahstats.runtime import Runtime
+from lahstats.runtime.resources import Runtime
 from lahstats.settings import Settings
 from lahstats.storage.migrations import head_revision, upgrade
 from tests.api.conftest import ClientFactory, serving

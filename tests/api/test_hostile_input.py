@@ -33,7 +33,7 @@ from sqlalchemy import delete, func, select
 
 from lahstats.api.app import create_app
 from lahstats.api.bodies import MAX_JSON_BODY_BYTES
-from lahstats.runtime import Runtime
+from lahstats.runtime.resources import Runtime
 from lahstats.sessions.uploads import MAX_CHUNK_NUMBER
 from lahstats.settings import Settings
 from lahstats.storage.models import metadata

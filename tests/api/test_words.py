@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from lahstats.jobs.results import new_segments, new_speakers, recognition_json
 from lahstats.lexicon.lexicon import load_lexicon
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.types import Analysis
+from lahstats.sessions.results import new_segments, new_speakers, recognition_json
 from lahstats.storage.models import SessionStatus
 from lahstats.storage.repositories import (
     RecognitionRepository,

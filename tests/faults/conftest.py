@@ -38,7 +38,7 @@ from redis.asyncio import Redis
 
 from lahstats.api.app import create_app
 from lahstats.jobs.analysis import ModelCache
-from lahstats.runtime import Runtime
+from lahstats.runtime.resources import Runtime
 from lahstats.settings import Settings
 from lahstats.storage.database import Database
 from lahstats.storage.migrations import upgrade

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from lahstats.api.app import create_app
-from lahstats.runtime import Runtime
+from lahstats.runtime.resources import Runtime
 from lahstats.settings import Settings
 from lahstats.storage.database import Database
 from lahstats.storage.models import SessionStatus

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from lahstats.errors import NotFound
-from lahstats.jobs.results import new_segments, new_speakers, recognition_json
 from lahstats.lexicon.lexicon import load_lexicon
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.types import Analysis
+from lahstats.sessions.results import new_segments, new_speakers, recognition_json
 from lahstats.speakers.claims import ClaimService
 from lahstats.storage.database import Database
 from lahstats.storage.models import ClaimType, SessionStatus, WordCount

@@ -6,7 +6,6 @@ import uuid
 
 import numpy as np
 
-from lahstats.jobs.results import new_segments, new_speakers, sample_blobs, speaker_labels
 from lahstats.pipeline.count import segments
 from lahstats.pipeline.types import (
     Analysis,
@@ -16,6 +15,7 @@ from lahstats.pipeline.types import (
     VoiceEmbedding,
     Word,
 )
+from lahstats.sessions.results import new_segments, new_speakers, sample_blobs, speaker_labels
 
 SESSION = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
