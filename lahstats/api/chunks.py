@@ -22,10 +22,10 @@ from lahstats.api.errors import error_responses
 from lahstats.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limit
 from lahstats.api.schemas import ChunkOut
 from lahstats.errors import Unavailable
-from lahstats.jobs.chunks import enqueue_chunk, looks_at_chunks
 from lahstats.runtime.ratelimit import Action
 from lahstats.runtime.resources import Runtime
 from lahstats.sessions.uploads import MAX_CHUNK_NUMBER, ChunkUploads, StoredChunk
+from lahstats.sessions.work import enqueue_chunk, looks_at_chunks
 
 log = structlog.get_logger(__name__)
 

@@ -25,13 +25,13 @@ from lahstats.api.schemas import (
     StatusOut,
 )
 from lahstats.errors import Unavailable
-from lahstats.jobs.process import enqueue_processing
 from lahstats.runtime.ratelimit import Action
 from lahstats.runtime.resources import Runtime
 from lahstats.sessions.access import session_for_member
 from lahstats.sessions.lifecycle import SessionService
 from lahstats.sessions.live import LiveCounts, follow_live
 from lahstats.sessions.progress import Final, KeepAlive, follow
+from lahstats.sessions.work import enqueue_processing
 from lahstats.storage.keys import session_prefix
 from lahstats.storage.models import ProcessingEvent, RecordingSession
 

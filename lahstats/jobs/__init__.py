@@ -8,10 +8,10 @@ the queue, so a job can run twice and leave the same rows.
 
     queue.py      the two backends (same contract: job ids, ``job_try``, ``arq.Retry``)
     worker.py     ARQ workers, in the API process and as ``lahstats worker``
-    process.py    the session-processing job and ``enqueue_processing``
+    process.py    the session-processing job (``sessions/work.py`` names it and queues it)
+    chunks.py     the chunk job: a chunk looked at as it arrives, and what ``end`` reuses
     lease.py      one runner per session, kept alive by a heartbeat
     progress.py   progress as session rows and processing events
-    results.py    an analysis as speaker, transcript and sample rows
     failures.py   retry or fail, and the message people see
     recovery.py   sessions orphaned by a crash, queued again
 """

@@ -42,6 +42,7 @@ from lahstats.pipeline.incremental import (
 )
 from lahstats.pipeline.types import Audio, Samples
 from lahstats.runtime.threads import on_pipeline_thread
+from lahstats.sessions.work import looks_at_chunks
 from lahstats.storage.models import AudioChunk, ChunkAnalysis, SessionStatus
 from lahstats.storage.repositories import ChunkRepository, SessionRepository
 from lahstats.storage.repositories.analyses import (
@@ -51,13 +52,10 @@ from lahstats.storage.repositories.analyses import (
 )
 
 if TYPE_CHECKING:
-    from lahstats.jobs.queue import JobQueue
     from lahstats.pipeline.run import Models
-    from lahstats.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-ANALYZE_CHUNK = "analyze_chunk"
 # A chunk longer than the app's by half (a whole recording uploaded as one file) is looked at in
 # pieces of the app's length and read a span at a time (``is_long``).
 PIECE_SECONDS = CHUNK_SECONDS
@@ -67,24 +65,6 @@ Key = tuple[int | None, int | None]
 # that needs the same look waits for it (``ChunkWork.look``). Jobs in other processes do not
 # see them: there, the end job looks again, and the later look replaces the earlier.
 _LOOKING: dict[tuple[uuid.UUID, int, str, str], asyncio.Future[ChunkAnalysis | None]] = {}
-
-
-def chunk_job_id(session_id: uuid.UUID, number: int, sha256: str, *, again: bool = False) -> str:
-    """One job per chunk's bytes: a retried upload of the same bytes queues nothing more;
-    ``again``: the sweep's one job more for a chunk whose job was lost."""
-    return f"chunk:{session_id}:{number}:{sha256[:16]}" + (":again" if again else "")
-
-
-async def enqueue_chunk(
-    queue: JobQueue, session_id: uuid.UUID, number: int, sha256: str, *, again: bool = False
-) -> bool:
-    job_id = chunk_job_id(session_id, number, sha256, again=again)
-    return await queue.enqueue(ANALYZE_CHUNK, str(session_id), number, job_id=job_id)
-
-
-def looks_at_chunks(settings: Settings) -> bool:
-    """Whether sessions are processed chunk by chunk: on by setting, embedded diarizer only."""
-    return settings.incremental and settings.diarizer == "embedded"
 
 
 def is_long(chunk: AudioChunk) -> bool:

@@ -9,9 +9,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from lahstats.jobs.chunks import ANALYZE_CHUNK, analyze_chunk
+from lahstats.jobs.chunks import analyze_chunk
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
-from lahstats.jobs.process import PROCESS_SESSION, process_session
+from lahstats.jobs.process import process_session
+from lahstats.sessions.work import ANALYZE_CHUNK, PROCESS_SESSION
 
 JobFunction = Callable[..., Awaitable[Any]]
 

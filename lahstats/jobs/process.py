@@ -25,7 +25,6 @@ import contextlib
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -33,7 +32,7 @@ from arq.worker import Retry
 
 from lahstats.errors import InvalidInput, LahstatsError, NotFound
 from lahstats.jobs.analysis import in_thread
-from lahstats.jobs.chunks import ChunkWork, Part, audio_parts, looks_at_chunks
+from lahstats.jobs.chunks import ChunkWork, Part, audio_parts
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.jobs.failures import (
     backoff_seconds,
@@ -56,6 +55,7 @@ from lahstats.pipeline.run import BANDS, Models, analyze_speech, banded, finish
 from lahstats.pipeline.types import Analysis, Chunk, ProgressHook, Samples
 from lahstats.runtime.threads import on_pipeline_thread
 from lahstats.sessions.results import new_segments, new_speakers, recognition_json, sample_blobs
+from lahstats.sessions.work import looks_at_chunks
 from lahstats.speakers.autoclaim import claim_matching_voices
 from lahstats.storage.keys import samples_prefix
 from lahstats.storage.models import AudioChunk, ChunkAnalysis, SessionStatus
@@ -72,11 +72,10 @@ from lahstats.webhooks.outbox import record_status_event
 from lahstats.words.custom import group_lexicon
 
 if TYPE_CHECKING:
-    from lahstats.jobs.queue import JobQueue
+    pass
 
 log = structlog.get_logger(__name__)
 
-PROCESS_SESSION = "process_session"
 SAVING_PERCENT = 85
 # 100 means "done" and is written with the results, never by a stage still running.
 _LAST_RUNNING_PERCENT = 99
@@ -98,29 +97,6 @@ def restart_message(job_try: int) -> str:
     return (
         f"processing started again from the beginning: {why}; the percent holds until this run "
         "passes it"
-    )
-
-
-def processing_job_id(session_id: uuid.UUID, *, recovering: datetime | None = None) -> str:
-    """``process:<id>``; a crash pick-up adds the stale heartbeat's time.
-
-    Sweepers that see the same stale session agree on the id (one job), while the job key a
-    crashed run left behind in ARQ cannot block the pick-up.
-    """
-    job_id = f"process:{session_id}"
-    return job_id if recovering is None else f"{job_id}:{int(recovering.timestamp())}"
-
-
-async def enqueue_processing(
-    queue: JobQueue, session_id: uuid.UUID | str, *, recovering: datetime | None = None
-) -> bool:
-    """Queues the processing of a session; False when that job is already queued or running."""
-    session = uuid.UUID(str(session_id))
-    return await queue.enqueue(
-        PROCESS_SESSION,
-        str(session),
-        job_id=processing_job_id(session, recovering=recovering),
-        first=True,  # people wait for it; other sessions' chunk jobs do not hold it up
     )
 
 

@@ -15,10 +15,9 @@ from datetime import timedelta
 
 import structlog
 
-from lahstats.jobs.chunks import enqueue_chunk, looks_at_chunks
-from lahstats.jobs.process import enqueue_processing
 from lahstats.jobs.queue import JobQueue
 from lahstats.runtime.periodic import Periodic
+from lahstats.sessions.work import enqueue_chunk, enqueue_processing, looks_at_chunks
 from lahstats.settings import Settings
 from lahstats.storage.database import Database
 from lahstats.storage.repositories import SessionRepository

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.jobs.functions import JOBS
-from lahstats.jobs.process import PROCESS_SESSION
+from lahstats.sessions.work import PROCESS_SESSION
 from lahstats.settings import Settings
 
 log = structlog.get_logger(__name__)

@@ -18,10 +18,11 @@ from sqlalchemy.exc import OperationalError
 
 from lahstats.errors import ModelUnavailable, Unavailable
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
-from lahstats.jobs.process import enqueue_processing, process_session, processing_job_id
+from lahstats.jobs.process import process_session
 from lahstats.jobs.queue import ArqQueue, InProcessQueue
 from lahstats.jobs.recovery import Sweeper, recover_lost_chunks, recover_stale
 from lahstats.jobs.worker import build_worker, worker_context
+from lahstats.sessions.work import enqueue_processing, processing_job_id
 from lahstats.storage.keys import samples_prefix
 from lahstats.storage.models import (
     ChunkAnalysis,
