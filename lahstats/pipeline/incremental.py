@@ -36,9 +36,10 @@ from lahstats.pipeline.diarize import (
     label,
 )
 from lahstats.pipeline.embed import FRAME_SECONDS, SpeakerEmbedder, complete_voices
+from lahstats.pipeline.intervals import TurnIndex
+from lahstats.pipeline.recognisers.common import turn_regions
 from lahstats.pipeline.recognisers.pieces import cut_pieces
 from lahstats.pipeline.recount import recount
-from lahstats.pipeline.transcribe import TurnIndex, speech_regions
 from lahstats.pipeline.types import (
     SAMPLE_RATE,
     Analysis,
@@ -223,7 +224,7 @@ def look_in_pieces(models: Models, number: int, pieces: Iterable[Audio]) -> Chun
 def _split(audio: Audio, turns: Sequence[Turn]) -> tuple[Edge, tuple[Turn, ...], Edge]:
     """The head edge, the turns of the inner speech regions, and the tail edge."""
     duration = audio.duration
-    regions = speech_regions(turns, duration)
+    regions = turn_regions(turns, duration)
     if not regions:
         return Edge.none(0.0), (), Edge.none(duration)
     head_end = regions[0][1] if regions[0][0] <= 0.0 else 0.0

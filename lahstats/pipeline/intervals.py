@@ -13,10 +13,19 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
+from lahstats.pipeline.types import Turn
+
 # Bounds found by bisection are widened by this much, then each span is checked with the exact
 # comparison the plain loop makes: ``start - slack <= t`` and ``start <= t + slack`` may differ
 # in the last bit.
 _WIDEN = 1e-9
+# Seconds within which a turn counts as around a word (``speaker_at``). A word in an overlap went
+# to the turn it lay deepest in (the voice mid-sentence) until measured: with the shipped turns
+# (summed word F1, deepest -> the voice that came in last, with this slack / without it) seed 2
+# of the person-distinct generator 0.836 -> 0.861 / 0.852, its seed 1 0.835 -> 0.841 / 0.841,
+# the older seeds 2 and 1 0.821 -> 0.828 and 0.830 -> 0.836, dev 0.786 -> 0.797; with the
+# reference turns too (0.875 -> 0.882, 0.852 -> 0.852, dev 0.794 -> 0.802).
+COVER_SLACK = 0.05
 
 
 class Spans:
@@ -65,3 +74,37 @@ class Spans:
         if k < len(self._order):
             found.add(self._order[k])
         return sorted(found)
+
+
+def speaker_at(start: float, end: float, turns: Sequence[Turn] | TurnIndex) -> str | None:
+    """The speaker of the turn around the middle of ``start..end``.
+
+    Where two voices overlap there, the word belongs to the one whose turn began last: the reply
+    or backchannel that came in ("Walao." over the end of someone's sentence), not the voice
+    finishing. Turns within ``COVER_SLACK`` s count, as the diarizer's second voice in an overlap
+    comes as runs a few frames apart. Elsewhere the turn the middle lies deepest in wins, and a
+    word just outside every turn goes to the nearest one; ``None`` only when there are no turns.
+    Asking about many words: pass a ``TurnIndex`` of the turns, built once.
+    """
+    index = turns if isinstance(turns, TurnIndex) else TurnIndex(turns)
+    return index.speaker_at(start, end)
+
+
+class TurnIndex:
+    """Turns indexed by time, for ``speaker_at`` in O(log n) a word."""
+
+    def __init__(self, turns: Sequence[Turn]) -> None:
+        self.turns = tuple(turns)
+        self._spans = Spans([(turn.start, turn.end) for turn in self.turns])
+
+    def speaker_at(self, start: float, end: float) -> str | None:
+        middle = (start + end) / 2
+        covering = [self.turns[i] for i in self._spans.holding(middle, COVER_SLACK)]
+        if len({turn.speaker for turn in covering}) > 1:
+            return max(covering, key=lambda turn: turn.start).speaker
+        best: tuple[float, str] | None = None
+        for turn in (self.turns[i] for i in self._spans.nearest(middle)):
+            depth = min(middle - turn.start, turn.end - middle)
+            if best is None or depth > best[0]:
+                best = (depth, turn.speaker)
+        return None if best is None else best[1]

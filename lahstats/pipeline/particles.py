@@ -36,8 +36,7 @@ import numpy as np
 
 from lahstats.errors import ModelUnavailable
 from lahstats.pipeline.count import tokens
-from lahstats.pipeline.intervals import Spans
-from lahstats.pipeline.transcribe import TurnIndex
+from lahstats.pipeline.intervals import Spans, TurnIndex
 from lahstats.pipeline.types import Turn, Word
 
 FRAME_RATE = 50  # Whisper's encoder frames per second

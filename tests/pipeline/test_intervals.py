@@ -10,9 +10,8 @@ import random
 import pytest
 
 from lahstats.pipeline.count import _TurnsOf
-from lahstats.pipeline.intervals import Spans
+from lahstats.pipeline.intervals import COVER_SLACK, Spans, TurnIndex, speaker_at
 from lahstats.pipeline.particles import _Near, _near
-from lahstats.pipeline.transcribe import COVER_SLACK, TurnIndex, speaker_at
 from lahstats.pipeline.types import Turn, Word
 
 

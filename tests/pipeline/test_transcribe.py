@@ -11,16 +11,11 @@ import soundfile as sf
 
 from lahstats.errors import ModelUnavailable
 from lahstats.lexicon.lexicon import load_lexicon
+from lahstats.pipeline.intervals import speaker_at
 from lahstats.pipeline.particles import is_unwritten
+from lahstats.pipeline.recognisers.common import turn_regions, unheard
 from lahstats.pipeline.recount import recount
-from lahstats.pipeline.transcribe import (
-    Transcriber,
-    load_transcriber,
-    speaker_at,
-    speech_regions,
-    transcribe,
-    unheard,
-)
+from lahstats.pipeline.transcribe import Transcriber, load_transcriber, transcribe
 from lahstats.pipeline.types import Audio, Turn, Word
 from lahstats.settings import Settings
 
@@ -75,7 +70,7 @@ def test_whisper_base_says_what_to_do_when_its_cache_cannot_be_written(tmp_path:
 
 def test_overlapping_and_close_turns_form_one_region() -> None:
     turns = [Turn("A", 1.0, 3.0), Turn("B", 2.5, 4.0), Turn("A", 4.2, 5.0), Turn("B", 8.0, 9.0)]
-    assert speech_regions(turns, 8.5, gap=0.3, pad=0.1) == [(0.9, 5.1), (7.9, 8.5)]
+    assert turn_regions(turns, 8.5, gap=0.3, pad=0.1) == [(0.9, 5.1), (7.9, 8.5)]
 
 
 def test_unheard_finds_turn_time_far_from_every_word() -> None:
@@ -173,7 +168,7 @@ def test_silence_and_noise_give_no_words(whisper: Transcriber) -> None:
 def test_only_very_quiet_clips_are_brought_up_before_recognition() -> None:
     import numpy as np
 
-    from lahstats.pipeline.recognisers.whisper import audible
+    from lahstats.pipeline.recognisers.common import audible
 
     tone = np.sin(np.linspace(0, 2000, 16000)).astype(np.float32)
     quiet = tone * 0.002  # about -57 dBFS

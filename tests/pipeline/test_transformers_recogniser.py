@@ -24,9 +24,10 @@ import torch
 from lahstats.errors import ConfigurationError, ModelUnavailable
 from lahstats.lexicon.lexicon import load_lexicon
 from lahstats.pipeline.recognisers import transformers as recogniser_module
+from lahstats.pipeline.recognisers.common import STAGE
 from lahstats.pipeline.recognisers.pieces import cut_pieces, in_batches, spread
 from lahstats.pipeline.recognisers.transformers import Heard, TransformersRecogniser, _dtype
-from lahstats.pipeline.transcribe import STAGE, Transcriber, load_transcriber, transcribe
+from lahstats.pipeline.transcribe import Transcriber, load_transcriber, transcribe
 from lahstats.pipeline.types import Audio, Turn, Word
 from lahstats.settings import Settings
 from tests.pipeline.tiny_transformers import (

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from lahstats.errors import ConfigurationError
-from lahstats.pipeline.transcribe import speech_regions
+from lahstats.pipeline.recognisers.common import turn_regions
 from lahstats.pipeline.types import Turn
 
 # Both models hear 30 s at a time: Whisper's encoder window, MERaLiON's audio chunk.
@@ -48,7 +48,7 @@ def cut_pieces(
 
 
 def _best_cut(lo: float, hi: float, turns: Sequence[Turn]) -> float:
-    spoken = speech_regions(turns, float("inf"), gap=0.0, pad=0.0)
+    spoken = turn_regions(turns, float("inf"), gap=0.0, pad=0.0)
     pauses = [(a[1] + b[0]) / 2 for a, b in itertools.pairwise(spoken)]
     edges = [edge for turn in turns for edge in (turn.start, turn.end)]
 
@@ -77,7 +77,7 @@ def spread(
     character is a syllable. A word that would straddle a pause is kept on the side holding most
     of it. Starts and ends never go back, and every time lies inside ``start..end``.
     """
-    spans = speech_regions(
+    spans = turn_regions(
         [Turn(t.speaker, max(start, t.start), min(end, t.end)) for t in turns],
         end,
         gap=0.0,

@@ -31,9 +31,15 @@ from lahstats.errors import ModelUnavailable
 from lahstats.lexicon.lexicon import Lexicon
 from lahstats.pipeline import hub
 from lahstats.pipeline.backends import gpu_memory
+from lahstats.pipeline.intervals import TurnIndex
+from lahstats.pipeline.recognisers.common import (
+    COMPRESSION_LIMIT,
+    STAGE,
+    audible,
+    echoes_prompt,
+    turn_regions,
+)
 from lahstats.pipeline.recognisers.pieces import compression_ratio, cut_pieces, in_batches, spread
-from lahstats.pipeline.recognisers.whisper import COMPRESSION_LIMIT, audible, echoes_prompt
-from lahstats.pipeline.transcribe import STAGE, TurnIndex, speech_regions
 from lahstats.pipeline.types import SAMPLE_RATE, Audio, ProgressHook, Samples, Turn, Word
 
 if TYPE_CHECKING:
@@ -92,7 +98,7 @@ class TransformersRecogniser:
     def transcribe(
         self, audio: Audio, turns: tuple[Turn, ...], on_progress: ProgressHook
     ) -> tuple[Word, ...]:
-        pieces = cut_pieces(speech_regions(turns, audio.duration), turns)
+        pieces = cut_pieces(turn_regions(turns, audio.duration), turns)
         # Longest first: a batch that does not fit in memory shows up at once, not at the end.
         pieces.sort(key=lambda piece: piece[1] - piece[0], reverse=True)
         clips = [audible(audio.slice(start, end)) for start, end in pieces]

@@ -29,9 +29,16 @@ from faster_whisper import WhisperModel
 
 from lahstats.errors import ModelUnavailable
 from lahstats.lexicon.lexicon import Lexicon, builtin_example
-from lahstats.pipeline.count import tokens
+from lahstats.pipeline.intervals import TurnIndex
 from lahstats.pipeline.particles import ParticleReadout, particle_words
-from lahstats.pipeline.transcribe import STAGE, TurnIndex, speech_regions, unheard
+from lahstats.pipeline.recognisers.common import (
+    COMPRESSION_LIMIT,
+    STAGE,
+    audible,
+    echoes_prompt,
+    turn_regions,
+    unheard,
+)
 from lahstats.pipeline.types import Audio, ProgressHook, Samples, Turn, Word
 
 # Beam search: for tiny.en on dev (oracle turns) beam 5 gave F1 0.711 against 0.685 for beam 3
@@ -48,10 +55,6 @@ LOGPROB_FLOOR = -1.0
 # same audio give different words from run to run ("You" on silence, now and then), and with
 # beam 5 gave the same F1 on dev as (0.0, 0.4). Repetition loops are cut off instead.
 TEMPERATURES = (0.0,)
-# A window whose text compresses this well is a repetition loop ("and I'll see you in the next
-# video, and I'll see you..." 30 times after a short clip on dev): Whisper's own threshold for
-# re-decoding, used here to decide what is kept.
-COMPRESSION_LIMIT = 2.4
 # A loop is a run of up to LOOP_UNIT words said LOOP_REPEATS times in a row.
 LOOP_UNIT = 8
 LOOP_REPEATS = 3
@@ -186,13 +189,6 @@ def before_loop(words: Sequence[Word], prompt: str) -> list[Word]:
     return list(words[: start - echo])
 
 
-def echoes_prompt(text: str, lexicon: Lexicon) -> bool:
-    """Two or more tokens, every one a tracked word: the prompt, not the speaker."""
-    said = tokens(text)
-    tracked = set(lexicon.words)
-    return len(said) >= 2 and all(token in tracked for token in said)
-
-
 # tiny.en keeps the example it was measured with (dev F1 0.68): the lexicon's present example was
 # chosen for base (see lexicon.toml), and tiny.en primed with it writes "You" over plain noise.
 TINY_EXAMPLE = (
@@ -208,24 +204,6 @@ def primed_with(lexicon: Lexicon, example: str | None) -> str:
     if example is None:
         return lexicon.example
     return lexicon.example.replace(builtin_example(), example, 1)
-
-
-QUIET_RMS = 0.01  # -40 dBFS
-
-
-def audible(clip: Samples) -> Samples:
-    """A very quiet clip (under -40 dBFS RMS) brought up to about -20 dBFS (at most +40 dB, peaks
-    under 0.99): Whisper hears little in speech 30 dB down (a phone across the table), and only
-    turns the diarizer found get here. Louder clips stay as they are: raising every clip to
-    -20 dBFS cost synthetic dev F1 0.685 -> 0.648."""
-    rms = float(np.sqrt(np.mean(np.square(clip, dtype=np.float64)))) if len(clip) else 0.0
-    if rms < 1e-6 or rms >= QUIET_RMS:
-        return clip
-    gain = min(10 ** (-20 / 20) / rms, 100.0)
-    peak = float(np.abs(clip).max()) * gain
-    if peak > 0.99:
-        gain *= 0.99 / peak
-    return (clip * gain).astype(np.float32)
 
 
 class WhisperRecogniser:
@@ -274,7 +252,7 @@ class WhisperRecogniser:
     def _transcribe(
         self, audio: Audio, turns: tuple[Turn, ...], on_progress: ProgressHook
     ) -> tuple[Word, ...]:
-        regions = speech_regions(turns, audio.duration)
+        regions = turn_regions(turns, audio.duration)
         index = TurnIndex(turns)
         words: list[Word] = []
         on_progress(STAGE, 0, len(regions))
