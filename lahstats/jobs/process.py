@@ -43,7 +43,7 @@ from lahstats.jobs.failures import (
 from lahstats.jobs.lease import Lease
 from lahstats.jobs.progress import ProgressLog
 from lahstats.lexicon.lexicon import Lexicon, load_lexicon
-from lahstats.pipeline.decode import ChunkedAudio, decode_chunks
+from lahstats.pipeline.decode import ChunkedAudio
 from lahstats.pipeline.incremental import (
     VOICE_SECONDS,
     ChunkResult,
@@ -51,8 +51,8 @@ from lahstats.pipeline.incremental import (
     edges_needed,
     laid_end_to_end,
 )
-from lahstats.pipeline.run import BANDS, Models, analyze_speech, banded, finish
-from lahstats.pipeline.types import Analysis, Chunk, ProgressHook, Samples
+from lahstats.pipeline.run import BANDS, Models, analyze_chunks, finish
+from lahstats.pipeline.types import Analysis, Chunk, Samples
 from lahstats.runtime.threads import on_pipeline_thread
 from lahstats.sessions.results import new_segments, new_speakers, recognition_json, sample_blobs
 from lahstats.sessions.work import looks_at_chunks
@@ -76,7 +76,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-SAVING_PERCENT = 85
+SAVING_PERCENT = BANDS["saving"][0]
 # 100 means "done" and is written with the results, never by a stage still running.
 _LAST_RUNNING_PERCENT = 99
 # Chunks kept decoded while samples and voices are cut at the end (30 s at 16 kHz: 1.9 MB each):
@@ -98,23 +98,6 @@ def restart_message(job_try: int) -> str:
         f"processing started again from the beginning: {why}; the percent holds until this run "
         "passes it"
     )
-
-
-def analyze_chunks(
-    models: Models,
-    chunks: Sequence[Chunk],
-    on_progress: ProgressHook,
-    *,
-    lexicon: Lexicon | None = None,
-) -> Analysis:
-    """The whole pipeline on a session's chunks, samples and voices included. Blocking.
-
-    ``lexicon``: the words to count (the group's); default the models' built-in ones.
-    """
-    audio = decode_chunks(chunks, on_progress=banded(on_progress))
-    speech = analyze_speech(models, audio, lexicon=lexicon, on_progress=on_progress)
-    on_progress("saving", SAVING_PERCENT, 100)
-    return finish(models, audio, speech, on_progress=on_progress)
 
 
 async def process_session(ctx: dict[str, Any], session_id: str) -> dict[str, Any]:

@@ -12,12 +12,13 @@ every recording. Nothing here is async: the service calls these functions from a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from lahstats.lexicon.lexicon import Lexicon, load_lexicon
+from lahstats.pipeline.decode import decode_chunks
 from lahstats.pipeline.diarize import Diarizer, diarize, load_diarizer
 from lahstats.pipeline.embed import SpeakerEmbedder, complete_voices, load_embedder
 from lahstats.pipeline.recount import recount
@@ -27,6 +28,7 @@ from lahstats.pipeline.types import (
     Analysis,
     Audio,
     AudioSource,
+    Chunk,
     ProgressHook,
     SpeakerHints,
     no_progress,
@@ -203,3 +205,20 @@ def analyze(
         with_samples=with_samples,
         with_embeddings=with_embeddings,
     )
+
+
+def analyze_chunks(
+    models: Models,
+    chunks: Sequence[Chunk],
+    on_progress: ProgressHook,
+    *,
+    lexicon: Lexicon | None = None,
+) -> Analysis:
+    """The whole pipeline on a session's chunks, samples and voices included. Blocking.
+
+    ``lexicon``: the words to count (the group's); default the models' built-in ones.
+    """
+    audio = decode_chunks(chunks, on_progress=banded(on_progress))
+    speech = analyze_speech(models, audio, lexicon=lexicon, on_progress=on_progress)
+    on_progress("saving", BANDS["saving"][0], 100)  # the job saves from here
+    return finish(models, audio, speech, on_progress=on_progress)
