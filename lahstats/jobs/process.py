@@ -54,20 +54,15 @@ from lahstats.pipeline.incremental import (
 from lahstats.pipeline.run import BANDS, Models, analyze_chunks, finish
 from lahstats.pipeline.types import Analysis, Chunk, Samples
 from lahstats.runtime.threads import on_pipeline_thread
-from lahstats.sessions.results import new_segments, new_speakers, recognition_json, sample_blobs
+from lahstats.sessions.results import save_results, store_samples
 from lahstats.sessions.work import looks_at_chunks
 from lahstats.speakers.autoclaim import claim_matching_voices
-from lahstats.storage.keys import samples_prefix
 from lahstats.storage.models import AudioChunk, ChunkAnalysis, SessionStatus
 from lahstats.storage.repositories import (
     ChunkRepository,
     EventRepository,
-    RecognitionRepository,
     SessionRepository,
-    SpeakerRepository,
-    TranscriptRepository,
 )
-from lahstats.storage.repositories.analyses import ChunkAnalysisRepository
 from lahstats.webhooks.outbox import record_status_event
 from lahstats.words.custom import group_lexicon
 
@@ -266,58 +261,36 @@ class _SessionJob:
         await self.progress.report(stage, min(percent, _LAST_RUNNING_PERCENT))
 
     async def _store_samples(self, analysis: Analysis) -> dict[str, str]:
-        blobs = sample_blobs(self.session_id, analysis.samples)
-        # A session processed again may have other speakers: no clip of an earlier run survives.
-        await self.resources.blobs.delete_prefix(samples_prefix(self.session_id))
-        for blob in blobs:
-            await self.resources.blobs.put(blob.key, blob.data, content_type=blob.content_type)
-        return {blob.speaker: blob.key for blob in blobs}
+        return await store_samples(self.resources.blobs, self.session_id, analysis)
 
     async def _save(
         self, analysis: Analysis, sample_keys: dict[str, str], skipped: Mapping[int, str]
     ) -> dict[str, Any]:
-        speakers = new_speakers(analysis, sample_keys)
-        segments = new_segments(analysis)
         async with self.resources.database.session() as db:
-            sessions = SessionRepository(db)
-            # First, so the row is locked and the lease checked before anything is replaced.
-            if not await sessions.finish(
+            saved = await save_results(
+                db,
                 self.session_id,
                 self.lease.token,
-                duration_seconds=analysis.duration,
-                speaker_count=len(speakers),
-            ):
-                return self._skip("another runner took the session over before saving")
-            # Webhooks, in this transaction; first, so any later claim's event comes after it.
-            await record_status_event(db, self.session_id, speaker_count=len(speakers))
-            ids = await SpeakerRepository(db).replace_for_session(self.session_id, speakers)
-            await TranscriptRepository(db).replace_for_session(self.session_id, segments, ids)
-            heard, turns = recognition_json(analysis)  # what a recount starts from
-            await RecognitionRepository(db).replace(self.session_id, heard=heard, turns=turns)
-            events = EventRepository(db)
-            for number, why in sorted(skipped.items()):
-                await events.append(
-                    self.session_id,
-                    stage="skipped",
-                    progress=SAVING_PERCENT,
-                    message=f"chunk {number} was left out: {why}",
-                )
-            # the chunks' looks hold audio at their edges: gone once the results are saved
-            await ChunkAnalysisRepository(db).delete_for_session(self.session_id)
-            await events.append(self.session_id, stage="done", progress=100)
+                analysis,
+                sample_keys=sample_keys,
+                skipped=skipped,
+            )
+        if saved is None:
+            return self._skip("another runner took the session over before saving")
+        speakers, segments = saved.speakers, saved.segments
         status = SessionStatus.READY_FOR_CLAIMING if speakers else SessionStatus.COMPLETED
         auto_claimed = await self._claim_matching_voices() if speakers else 0
         self.log.info(
             "processing done",
-            speakers=len(speakers),
+            speakers=speakers,
             auto_claimed=auto_claimed,
             seconds=analysis.duration,
         )
         return {
             "status": status.value,
-            "speakers": len(speakers),
+            "speakers": speakers,
             "auto_claimed": auto_claimed,
-            "segments": len(segments),
+            "segments": segments,
             "skipped_chunks": sorted(skipped),
             "duration_seconds": round(analysis.duration, 3),
         }

@@ -1,8 +1,10 @@
 """What a processed session saves: an ``Analysis`` turned into speaker rows, transcript rows,
-sample blobs and the recognition a recount starts from.
+sample blobs and the recognition a recount starts from, and saving them.
 
-Pure functions from pipeline values to the repositories' input types: no database, no storage, no
-models. Keys come from ``storage/keys.py``; nothing here invents a key.
+``new_speakers``, ``new_segments``, ``sample_blobs`` and ``recognition_json`` are pure functions
+from pipeline values to the repositories' input types; ``store_samples`` and ``save_results``
+write them (the processing job calls these, a recount the pure ones). Keys come from
+``storage/keys.py``; nothing here invents a key.
 """
 
 from __future__ import annotations
@@ -13,12 +15,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.pipeline.particles import is_unwritten
 from lahstats.pipeline.recognition import dump_recognition
+from lahstats.pipeline.run import BANDS
 from lahstats.pipeline.types import Analysis, Sample, Segment, Word
-from lahstats.storage.keys import sample_key
-from lahstats.storage.repositories import NewSegment, NewSpeaker
+from lahstats.storage.blobs import BlobStore
+from lahstats.storage.keys import sample_key, samples_prefix
+from lahstats.storage.repositories import (
+    EventRepository,
+    NewSegment,
+    NewSpeaker,
+    RecognitionRepository,
+    SessionRepository,
+    SpeakerRepository,
+    TranscriptRepository,
+)
+from lahstats.storage.repositories.analyses import ChunkAnalysisRepository
+from lahstats.webhooks.outbox import record_status_event
 
 _EXTENSIONS = {"audio/mpeg": "mp3", "audio/ogg": "ogg", "audio/wav": "wav", "audio/flac": "flac"}
 
@@ -127,3 +142,61 @@ def _take(words: list[Word], cursor: dict[str, int], segment: Segment) -> list[W
         at += 1
     cursor[segment.speaker] = at
     return words[first:at]
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    speakers: int
+    segments: int
+
+
+async def store_samples(
+    blobs: BlobStore, session_id: uuid.UUID, analysis: Analysis
+) -> dict[str, str]:
+    """Each speaker's sample clip stored; their keys by speaker label."""
+    stored = sample_blobs(session_id, analysis.samples)
+    # A session processed again may have other speakers: no clip of an earlier run survives.
+    await blobs.delete_prefix(samples_prefix(session_id))
+    for blob in stored:
+        await blobs.put(blob.key, blob.data, content_type=blob.content_type)
+    return {blob.speaker: blob.key for blob in stored}
+
+
+async def save_results(
+    db: AsyncSession,
+    session_id: uuid.UUID,
+    lease_token: str,
+    analysis: Analysis,
+    *,
+    sample_keys: Mapping[str, str],
+    skipped: Mapping[int, str],
+) -> Saved | None:
+    """The analysis saved in the caller's transaction, replacing what an earlier run saved:
+    the session finished, speakers, transcript, the recognition, an event per skipped chunk and
+    ``done``, the status webhook; the chunks' looks deleted. ``None``, and nothing written, when
+    ``lease_token`` no longer holds the session (another runner took it over)."""
+    speakers = new_speakers(analysis, sample_keys)
+    segments = new_segments(analysis)
+    # First, so the row is locked and the lease checked before anything is replaced.
+    if not await SessionRepository(db).finish(
+        session_id, lease_token, duration_seconds=analysis.duration, speaker_count=len(speakers)
+    ):
+        return None
+    # Webhooks, in this transaction; first, so any later claim's event comes after it.
+    await record_status_event(db, session_id, speaker_count=len(speakers))
+    ids = await SpeakerRepository(db).replace_for_session(session_id, speakers)
+    await TranscriptRepository(db).replace_for_session(session_id, segments, ids)
+    heard, turns = recognition_json(analysis)  # what a recount starts from
+    await RecognitionRepository(db).replace(session_id, heard=heard, turns=turns)
+    events = EventRepository(db)
+    for number, why in sorted(skipped.items()):
+        await events.append(
+            session_id,
+            stage="skipped",
+            progress=BANDS["saving"][0],
+            message=f"chunk {number} was left out: {why}",
+        )
+    # the chunks' looks hold audio at their edges: gone once the results are saved
+    await ChunkAnalysisRepository(db).delete_for_session(session_id)
+    await events.append(session_id, stage="done", progress=100)
+    return Saved(len(speakers), len(segments))
