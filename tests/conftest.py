@@ -42,7 +42,9 @@ for _name in [name for name in os.environ if name.startswith("LAHSTATS_") and "_
 
 
 def unavailable(what: str, why: str) -> None:
-    message = f"{what} is not reachable ({why}); start it or set LAHSTATS_TEST_* (see README)"
+    message = (
+        f"{what} is not reachable ({why}); start it or set LAHSTATS_TEST_* (see docs/testing.md)"
+    )
     if ON_CI:
         pytest.fail(message)
     pytest.skip(message)

@@ -59,7 +59,7 @@ def create_app(
             runtime.prober.start()  # a server takes uploads at once: no cold first upload
             # What start-up made (modules, routes, the ORM's mappers: ~300k objects) lives as
             # long as the process; frozen, the collector stops walking it on every full pass,
-            # which took up to ~150 ms mid-request under load (README, Reliability).
+            # which took up to ~150 ms mid-request under load (docs/operations.md, Reliability).
             gc.collect()
             gc.freeze()
         try:

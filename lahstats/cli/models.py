@@ -234,7 +234,7 @@ def _read_config(config_file: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ModelUnavailable(
             f"{config_file} is not valid YAML: {exc}",
-            hint="Check that the model is a pyannote pipeline (see README, Production models).",
+            hint="Check that the model is a pyannote pipeline (see docs/models.md).",
         ) from exc
     if not isinstance(config, dict) or not isinstance(config.get("pipeline"), dict):
         raise ModelUnavailable(
@@ -320,7 +320,7 @@ def _marker(found: HubId, target: Path, backend: str, setting: str) -> Path:
     if not marker.is_file():
         raise ModelUnavailable(
             f"{found} has no {MARKERS[backend]}: it is not a {backend} model ({setting})",
-            hint="Check the id; see README, Production models, for the models each backend loads.",
+            hint="Check the id; see docs/models.md for the models each backend loads.",
         )
     return marker
 

@@ -368,7 +368,7 @@ REGIONS = 300
 SEED = 11
 STRENGTH = 0.05
 # The shipped words' read-out: 300 regions of seed 21, C 0.05 (C 0.01 and 0.2 were no better on
-# seed 2, README).
+# seed 2, docs/accuracy.md).
 WORD_SEED = 21
 REVERB = 0.0
 OVERLAP = 0.0

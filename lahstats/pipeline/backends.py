@@ -134,7 +134,7 @@ def _hub_or_dir(
             None,
             None,
             f"{distribution} is not installed",
-            f"Install the extra: `pip install 'lahstats[{extra}]'` (see README, Production).",
+            f"Install the extra: `pip install 'lahstats[{extra}]'` (see docs/models.md).",
         )
     if not model:
         return ModelStatus(

@@ -199,8 +199,7 @@ def hub_errors(model: HubId, *, setting: str, token: SecretStr | None) -> Iterat
     except RemoteEntryNotFoundError as error:
         raise ModelUnavailable(
             f"{model} lacks a file this backend needs ({setting})",
-            hint="Check that the model is of the kind this backend loads (see README, "
-            "Production models).",
+            hint="Check that the model is of the kind this backend loads (see docs/models.md).",
         ) from error
     except (OfflineModeIsEnabled, LocalEntryNotFoundError) as error:
         cause = error.__cause__

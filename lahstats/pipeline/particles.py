@@ -68,7 +68,7 @@ IN_WORDS = frozenset({"sia"})
 # them). On seed 2 it refused 13 false words and no true one at any value from 0.1 to 0.5
 # (summed F1 0.773 -> 0.781-0.782, 0.2 the lowest on that plateau); with "can" too, not one
 # false "can" more went (8 stayed). Confirmed on seed 1 (0.770 -> 0.794) and dev (0.739 ->
-# 0.776). Every written word, whatever its probability, lost true ones (README).
+# 0.776). Every written word, whatever its probability, lost true ones (docs/accuracy.md).
 UNSURE_CONFIRMED = frozenset(WORD_LABELS[1:]) - {"can"}
 UNSURE = 0.2
 # What ``Word.heard`` holds for a particle heard by the read-out: the recogniser wrote nothing.

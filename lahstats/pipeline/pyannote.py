@@ -242,7 +242,7 @@ def _load(
         raise ModelUnavailable(
             f"pyannote.audio cannot be imported: {error}",
             hint="Install the extra: `pip install 'lahstats[pyannote]'`, then run "
-            "`python scripts/torchaudio_pure.py` (see README, Production models).",
+            "`python scripts/torchaudio_pure.py` (see docs/models.md).",
         ) from error
 
     def resolve(value: str) -> Path:

@@ -26,7 +26,7 @@ PIPELINE_NICENESS = 10
 # "low": nice +10, where the pipeline shares a process (and so Python's GIL) with the API: a
 # thread that holds the GIL must still get the CPU soon, or the API waits for it. "idle"
 # (SCHED_IDLE: the CPU only when nothing else wants it): a ``lahstats worker`` process, where the
-# API is elsewhere. Measured with ``make loadtest`` (README, Reliability).
+# API is elsewhere. Measured with ``make loadtest`` (docs/operations.md, Reliability).
 _priority = ["low"]
 
 
