@@ -2,17 +2,16 @@
 
 The stages are CPU-bound and synchronous; a job calls them through ``in_thread`` so the event loop
 that also serves HTTP keeps answering. Models load and stages run on the pipeline's threads, at a
-lower CPU priority (``runtime/threads.py``). Progress
-reported in the worker thread hops back to the loop and reaches an async callback (which may write
-to the database), coalesced so a slow callback never holds the stages back. This module never
-touches the database itself.
+lower CPU priority (``runtime/threads.py``). Progress reported in the worker thread hops back to
+the loop and reaches an async callback (which may write to the database), coalesced so a slow
+callback never holds the stages back. This module never touches the database itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from lahstats.pipeline.types import ProgressHook
 from lahstats.runtime.threads import on_pipeline_thread
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
     from lahstats.settings import Settings
 
 T = TypeVar("T")
-P = ParamSpec("P")
 AsyncProgress = Callable[[str, int, int], Awaitable[None]]
 
 
