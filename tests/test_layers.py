@@ -168,3 +168,18 @@ def test_the_check_catches_an_import_that_points_up(
     found = violations(root)
     assert len(found) == 1, (broken, found)
     assert module in found[0]
+
+
+def test_controllers_never_commit_or_reach_a_repository() -> None:
+    """The request's unit of work is the services': a controller calls them and maps what they
+    return; it never commits and never builds a repository."""
+    found = []
+    for path in sorted((PACKAGE / "api").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "commit":
+                found.append(f"{path.name}:{node.lineno}: commits")
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "lahstats.storage.repositories"
+            ):
+                found.append(f"{path.name}:{node.lineno}: imports {node.module}")
+    assert found == []

@@ -21,11 +21,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lahstats.errors import Conflict
+from lahstats.errors import Conflict, NotFound
 from lahstats.speakers.claims import ClaimService
-from lahstats.storage.models import MemberRole, SessionStatus
+from lahstats.storage.blobs import BlobStore
+from lahstats.storage.keys import session_prefix
+from lahstats.storage.models import MemberRole, Profile, SessionStatus
 from lahstats.storage.repositories import GroupRepository, ProfileRepository, SpeakerRepository
 from lahstats.storage.repositories.erasure import ErasureRepository
 
@@ -49,6 +52,33 @@ class AccountService:
         self.db = db
         self.groups = GroupRepository(db)
         self.erasure = ErasureRepository(db)
+
+    async def ensure_profile(
+        self, user_id: uuid.UUID, *, email: str | None, display_name: str | None
+    ) -> None:
+        """The user's profile, made on their first request."""
+        profiles = ProfileRepository(self.db)
+        try:
+            async with self.db.begin_nested():
+                await profiles.ensure(user_id, email=email, display_name=display_name)
+        except IntegrityError:
+            # Two first requests of one user raced to create the profile: the other one did.
+            await profiles.ensure(user_id)
+
+    async def profile(self, user_id: uuid.UUID) -> Profile:
+        """The caller's profile (made on their first request)."""
+        profile = await ProfileRepository(self.db).get(user_id)
+        if profile is None:
+            raise NotFound("this account has no profile", hint="Send the request again.")
+        return profile
+
+    async def delete_with_audio(self, user_id: uuid.UUID, blobs: BlobStore) -> AccountDeletion:
+        """``delete``, committed, then the blobs of the sessions deleted with it removed."""
+        deleted = await self.delete(user_id)
+        await self.db.commit()  # rows first: a blob left behind by a failure below is harmless
+        for session_id in deleted.sessions_deleted:
+            await blobs.delete_prefix(session_prefix(session_id))
+        return deleted
 
     async def delete(self, user_id: uuid.UUID) -> AccountDeletion:
         fate = await self._group_fate(user_id)

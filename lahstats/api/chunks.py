@@ -21,11 +21,9 @@ from lahstats.api.deps import Caller, DbSession, ProcessRuntime
 from lahstats.api.errors import error_responses
 from lahstats.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limit
 from lahstats.api.schemas import ChunkOut
-from lahstats.errors import Unavailable
 from lahstats.runtime.ratelimit import Action
 from lahstats.runtime.resources import Runtime
 from lahstats.sessions.uploads import MAX_CHUNK_NUMBER, ChunkUploads, StoredChunk
-from lahstats.sessions.work import enqueue_chunk, looks_at_chunks
 
 log = structlog.get_logger(__name__)
 
@@ -35,19 +33,6 @@ class ChunkForm:
     file: UploadFile
     # The same bounds as the PUT route's path: a 400 naming the field, like there.
     chunk_number: Annotated[int, msgspec.Meta(ge=0, le=MAX_CHUNK_NUMBER)]
-
-
-async def look_at(db: AsyncSession, runtime: Runtime, stored: StoredChunk) -> None:
-    """A new chunk is committed, then queued to be looked at while the session goes on. A queue
-    that is down loses nothing: ending the session looks at any chunk not yet looked at."""
-    if not stored.created or not looks_at_chunks(runtime.settings):
-        return
-    await db.commit()  # the job must find the chunk
-    chunk = stored.chunk
-    try:
-        await enqueue_chunk(runtime.queue, chunk.session_id, chunk.chunk_number, chunk.sha256)
-    except Unavailable as exc:
-        log.warning("chunk job not queued; end will look at it", error=exc.message)
 
 
 def chunk_response(stored: StoredChunk) -> Response[ChunkOut]:
@@ -108,7 +93,8 @@ class ChunkController(Controller):
         runtime: ProcessRuntime,
     ) -> Response[ChunkOut]:
         content = await data.file.read()
-        stored = await uploads(db, runtime).store(
+        chunk_uploads = uploads(db, runtime)
+        stored = await chunk_uploads.store(
             session_id,
             caller.user_id,
             number=data.chunk_number,
@@ -116,7 +102,7 @@ class ChunkController(Controller):
             content_type=data.file.content_type,
             filename=data.file.filename,
         )
-        await look_at(db, runtime, stored)
+        await chunk_uploads.look_at(stored, runtime.queue, runtime.settings)
         return chunk_response(stored)
 
     @put(
@@ -137,12 +123,13 @@ class ChunkController(Controller):
         caller: Caller,
         runtime: ProcessRuntime,
     ) -> Response[ChunkOut]:
-        stored = await uploads(db, runtime).store(
+        chunk_uploads = uploads(db, runtime)
+        stored = await chunk_uploads.store(
             session_id,
             caller.user_id,
             number=chunk_number,
             data=await request.body(),
             content_type=request.headers.get("content-type"),
         )
-        await look_at(db, runtime, stored)
+        await chunk_uploads.look_at(stored, runtime.queue, runtime.settings)
         return chunk_response(stored)

@@ -13,13 +13,12 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lahstats.accounts.service import AccountService
 from lahstats.auth.tokens import Identity
 from lahstats.errors import Unauthorized
 from lahstats.runtime.resources import Runtime
-from lahstats.storage.repositories import ProfileRepository
 
 
 async def provide_runtime(state: State) -> Runtime:
@@ -37,16 +36,10 @@ async def provide_caller(request: Request[Any, Any, Any], db: DbSession) -> Iden
     identity = request.scope.get("user")
     if not isinstance(identity, Identity):  # a route left out of the auth middleware by mistake
         raise Unauthorized("this route needs a signed-in user")
-    profiles = ProfileRepository(db)
     try:
-        try:
-            async with db.begin_nested():
-                await profiles.ensure(
-                    identity.user_id, email=identity.email, display_name=identity.name
-                )
-        except IntegrityError:
-            # Two first requests of one user raced to create the profile: the other one did.
-            await profiles.ensure(identity.user_id)
+        await AccountService(db).ensure_profile(
+            identity.user_id, email=identity.email, display_name=identity.name
+        )
     except BaseException:
         # Litestar closes generator dependencies only once every dependency of a request is
         # resolved: raised from here, ``db`` would keep its connection until garbage collected.

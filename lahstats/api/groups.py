@@ -21,9 +21,7 @@ from lahstats.api.schemas import (
     MeOut,
 )
 from lahstats.groups.service import GroupService, display_name
-from lahstats.storage.keys import session_prefix
 from lahstats.storage.models import Group
-from lahstats.storage.repositories import ProfileRepository
 
 
 def group_out(group: Group) -> GroupOut:
@@ -113,8 +111,7 @@ class MeController(Controller):
 
     @get(summary="Your profile (created on your first request)", responses=error_responses())
     async def me(self, db: DbSession, caller: Caller) -> MeOut:
-        profile = await ProfileRepository(db).get(caller.user_id)
-        assert profile is not None  # the caller dependency made it
+        profile = await AccountService(db).profile(caller.user_id)
         return MeOut(id=profile.id, email=profile.email, display_name=profile.display_name)
 
     @delete(
@@ -125,7 +122,4 @@ class MeController(Controller):
         responses=error_responses(409),
     )
     async def delete_me(self, db: DbSession, caller: Caller, runtime: ProcessRuntime) -> None:
-        deleted = await AccountService(db).delete(caller.user_id)
-        await db.commit()  # rows first: a blob left behind by a failure below is harmless
-        for session_id in deleted.sessions_deleted:
-            await runtime.blobs.delete_prefix(session_prefix(session_id))
+        await AccountService(db).delete_with_audio(caller.user_id, runtime.blobs)

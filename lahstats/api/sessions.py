@@ -24,15 +24,12 @@ from lahstats.api.schemas import (
     SessionStart,
     StatusOut,
 )
-from lahstats.errors import Unavailable
 from lahstats.runtime.ratelimit import Action
 from lahstats.runtime.resources import Runtime
 from lahstats.sessions.access import session_for_member
 from lahstats.sessions.lifecycle import SessionService
 from lahstats.sessions.live import LiveCounts, follow_live
 from lahstats.sessions.progress import Final, KeepAlive, follow
-from lahstats.sessions.work import enqueue_processing
-from lahstats.storage.keys import session_prefix
 from lahstats.storage.models import ProcessingEvent, RecordingSession
 
 log = structlog.get_logger(__name__)
@@ -124,9 +121,7 @@ class SessionController(Controller):
         caller: Caller,
         runtime: ProcessRuntime,
     ) -> None:
-        await SessionService(db).delete(session_id, caller.user_id)
-        await db.commit()  # rows first: a blob left behind by a failure below is harmless
-        await runtime.blobs.delete_prefix(session_prefix(session_id))
+        await SessionService(db).delete_with_audio(session_id, caller.user_id, runtime.blobs)
 
     @post(
         "/{session_id:uuid}/end",
@@ -141,15 +136,7 @@ class SessionController(Controller):
         caller: Caller,
         runtime: ProcessRuntime,
     ) -> EndOut:
-        ended = await SessionService(db).end(session_id, caller.user_id)
-        if ended.queued:
-            await db.commit()  # the job must find the session processing
-            try:
-                await enqueue_processing(runtime.queue, session_id)
-            except Unavailable as exc:
-                # Nothing is lost: the session is `processing` in the database, and the sweep
-                # that picks up stale sessions will queue it once the queue is back.
-                log.warning("job not queued; the sweep will retry", error=exc.message)
+        ended = await SessionService(db).end_and_queue(session_id, caller.user_id, runtime.queue)
         return EndOut(id=session_id, status=ended.session.status)
 
     @get(

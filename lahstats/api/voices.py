@@ -13,7 +13,6 @@ from lahstats.api.deps import Caller, DbSession, ProcessRuntime
 from lahstats.api.errors import error_responses
 from lahstats.errors import InvalidInput, PayloadTooLarge
 from lahstats.speakers.enrolment import MAX_SECONDS, MIN_SECONDS, EnrolmentService
-from lahstats.storage.repositories.voices import VoiceRepository
 
 MAX_RECORDING_BYTES = 20 * 1024 * 1024
 
@@ -75,17 +74,19 @@ class VoiceController(Controller):
         summary="Your enrolments and voiceprints (what voice suggestions compare against)",
         responses=error_responses(),
     )
-    async def voice(self, db: DbSession, caller: Caller) -> VoiceOut:
-        voices = VoiceRepository(db)
+    async def voice(self, db: DbSession, caller: Caller, runtime: ProcessRuntime) -> VoiceOut:
+        enrolments, voiceprints = await EnrolmentService(db, runtime.settings).overview(
+            caller.user_id
+        )
         return VoiceOut(
-            enrolments=[_enrolment(e) for e in await voices.enrolments(caller.user_id)],
+            enrolments=[_enrolment(e) for e in enrolments],
             voiceprints=[
                 VoiceprintOut(
                     embedding_model=p.embedding_model,
                     source_count=p.source_count,
                     updated_at=p.updated_at,
                 )
-                for p in await voices.voiceprints([caller.user_id])
+                for p in voiceprints
             ],
         )
 

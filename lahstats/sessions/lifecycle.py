@@ -4,8 +4,10 @@
     recording ──end──> processing ──job──> ready_for_claiming ──all claimed──> completed
                            ^                  └──job fails──> failed ──end again──┘ (retry)
 
-This module moves sessions between states; it never runs the pipeline and never talks to the
-queue: the caller commits, then enqueues (the job must see ``processing`` when it starts).
+This module moves sessions between states and never runs the pipeline. ``end_and_queue`` and
+``delete_with_audio`` are what the API calls: they commit the request's unit of work first, then
+queue the job (which must see ``processing`` when it starts) or remove the blobs (a blob left
+behind by a failure after the commit is harmless; rows pointing at missing blobs are not).
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lahstats.errors import Conflict, Forbidden
+from lahstats.errors import Conflict, Forbidden, Unavailable
 from lahstats.groups.service import GroupService
 from lahstats.sessions.access import session_for_member
+from lahstats.sessions.work import Queue, enqueue_processing
+from lahstats.storage.blobs import BlobStore
+from lahstats.storage.keys import session_prefix
 from lahstats.storage.models import MemberRole, RecordingSession, SessionStatus
 from lahstats.storage.repositories import (
     ChunkRepository,
@@ -28,6 +34,8 @@ from lahstats.storage.repositories import (
 )
 from lahstats.storage.repositories.erasure import ErasureRepository
 from lahstats.storage.types import utcnow
+
+log = structlog.get_logger(__name__)
 
 QUEUED_STAGE = "queued"
 
@@ -104,6 +112,28 @@ class SessionService:
             )
         await self.db.refresh(recording)
         return Ended(recording, queued=moved)
+
+    async def end_and_queue(self, session_id: uuid.UUID, user_id: uuid.UUID, queue: Queue) -> Ended:
+        """``end``, committed, and the processing job queued when this call moved the session
+        to ``processing``. A queue that is down loses nothing: the session is ``processing`` in
+        the database, and the sweep for stale sessions queues it once the queue is back."""
+        ended = await self.end(session_id, user_id)
+        if ended.queued:
+            await self.db.commit()  # the job must find the session processing
+            try:
+                await enqueue_processing(queue, session_id)
+            except Unavailable as exc:
+                log.warning("job not queued; the sweep will retry", error=exc.message)
+        return ended
+
+    async def delete_with_audio(
+        self, session_id: uuid.UUID, user_id: uuid.UUID, blobs: BlobStore
+    ) -> RecordingSession:
+        """``delete``, committed, then the session's blobs removed."""
+        recording = await self.delete(session_id, user_id)
+        await self.db.commit()  # rows first: a blob left behind by a failure below is harmless
+        await blobs.delete_prefix(session_prefix(session_id))
+        return recording
 
     async def delete(self, session_id: uuid.UUID, user_id: uuid.UUID) -> RecordingSession:
         """Deletes the session's rows (blobs are the caller's to remove, after the commit)."""

@@ -23,7 +23,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,10 +38,16 @@ from lahstats.errors import (
 )
 from lahstats.pipeline.prober import Prober
 from lahstats.sessions.access import session_for_member
+from lahstats.sessions.work import Queue, enqueue_chunk, looks_at_chunks
 from lahstats.storage.blobs import BlobStore
 from lahstats.storage.keys import chunk_key
 from lahstats.storage.models import AudioChunk, SessionStatus
 from lahstats.storage.repositories import ChunkRepository
+
+if TYPE_CHECKING:
+    from lahstats.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 MAX_CHUNK_NUMBER = 99_999
 # What phones and browsers label recordings with: audio/*, MediaRecorder's video/webm and the
@@ -99,6 +107,19 @@ class ChunkUploads:
         self.max_seconds = max_seconds
         self.max_session_seconds = max_session_seconds
         self.chunks = ChunkRepository(db)
+
+    async def look_at(self, stored: StoredChunk, queue: Queue, settings: Settings) -> None:
+        """A new chunk is committed, then queued to be looked at while the session goes on. A
+        queue that is down loses nothing: ending the session looks at any chunk not yet looked
+        at."""
+        if not stored.created or not looks_at_chunks(settings):
+            return
+        await self.db.commit()  # the job must find the chunk
+        chunk = stored.chunk
+        try:
+            await enqueue_chunk(queue, chunk.session_id, chunk.chunk_number, chunk.sha256)
+        except Unavailable as exc:
+            log.warning("chunk job not queued; end will look at it", error=exc.message)
 
     async def store(
         self,

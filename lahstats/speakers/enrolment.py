@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ from lahstats.pipeline.vad import load_speech_detector, speech_regions
 from lahstats.settings import Settings
 from lahstats.speakers.matching import to_bytes
 from lahstats.speakers.voiceprints import VoiceprintService
-from lahstats.storage.models import VoiceEnrolment
+from lahstats.storage.models import VoiceEnrolment, Voiceprint
 from lahstats.storage.repositories.voices import VoiceRepository
 
 MIN_SECONDS = 10.0
@@ -89,6 +90,13 @@ class EnrolmentService:
         )
         await VoiceprintService(self._db).refresh([user_id])
         return enrolment, voice.speech_seconds
+
+    async def overview(
+        self, user_id: uuid.UUID
+    ) -> tuple[Sequence[VoiceEnrolment], Sequence[Voiceprint]]:
+        """What the user's voice suggestions compare against: their enrolments and voiceprints."""
+        enrolments = await self._voices.enrolments(user_id)
+        return enrolments, await self._voices.voiceprints([user_id])
 
     async def forget(self, user_id: uuid.UUID) -> int:
         """Removes the user's enrolments; the voiceprint keeps what claims give it."""
