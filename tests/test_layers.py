@@ -170,12 +170,20 @@ def test_the_check_catches_an_import_that_points_up(
     assert module in found[0]
 
 
-def test_controllers_never_commit_or_reach_a_repository() -> None:
-    """The request's unit of work is the services': a controller calls them and maps what they
-    return; it never commits and never builds a repository."""
+def test_controllers_never_commit_build_a_service_or_reach_a_repository() -> None:
+    """The request's unit of work is the services': a controller is given the services it calls
+    (``api/deps.py`` builds them), maps what they return, never commits and never builds a
+    repository."""
     found = []
     for path in sorted((PACKAGE / "api").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            called = node.func if isinstance(node, ast.Call) else None
+            if (
+                path.name != "deps.py"
+                and isinstance(called, ast.Name)
+                and called.id.endswith("Service")
+            ):
+                found.append(f"{path.name}:{node.lineno}: builds {called.id}")
             if isinstance(node, ast.Attribute) and node.attr == "commit":
                 found.append(f"{path.name}:{node.lineno}: commits")
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(

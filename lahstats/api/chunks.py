@@ -15,15 +15,13 @@ from litestar import Controller, Request, Response, post, put
 from litestar.datastructures import UploadFile
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, MultipartBody, PathParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.api.deps import Caller, ProcessRuntime, Uploads
 from lahstats.api.errors import error_responses
 from lahstats.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limit
 from lahstats.api.schemas import ChunkOut
 from lahstats.runtime.ratelimit import Action
-from lahstats.runtime.resources import Runtime
-from lahstats.sessions.uploads import MAX_CHUNK_NUMBER, ChunkUploads, StoredChunk
+from lahstats.sessions.uploads import MAX_CHUNK_NUMBER, StoredChunk
 
 log = structlog.get_logger(__name__)
 
@@ -61,18 +59,6 @@ def _stored(description: str) -> ResponseSpec:
     return ResponseSpec(data_container=ChunkOut, generate_examples=False, description=description)
 
 
-def uploads(db: AsyncSession, runtime: Runtime) -> ChunkUploads:
-    settings = runtime.settings
-    return ChunkUploads(
-        db,
-        runtime.blobs,
-        max_bytes=settings.max_chunk_bytes,
-        max_seconds=settings.max_chunk_seconds,
-        max_session_seconds=settings.max_session_seconds,
-        prober=runtime.prober,
-    )
-
-
 class ChunkController(Controller):
     path = "/sessions/{session_id:uuid}"
     tags = ["sessions"]  # noqa: RUF012 - Litestar reads it as a class attribute
@@ -88,12 +74,11 @@ class ChunkController(Controller):
         self,
         session_id: FromPath[uuid.UUID],
         data: MultipartBody[ChunkForm],
-        db: DbSession,
         caller: Caller,
+        chunk_uploads: Uploads,
         runtime: ProcessRuntime,
     ) -> Response[ChunkOut]:
         content = await data.file.read()
-        chunk_uploads = uploads(db, runtime)
         stored = await chunk_uploads.store(
             session_id,
             caller.user_id,
@@ -119,11 +104,10 @@ class ChunkController(Controller):
         request: Request[Any, Any, Any],
         session_id: FromPath[uuid.UUID],
         chunk_number: Annotated[int, PathParameter(ge=0, le=MAX_CHUNK_NUMBER)],
-        db: DbSession,
         caller: Caller,
+        chunk_uploads: Uploads,
         runtime: ProcessRuntime,
     ) -> Response[ChunkOut]:
-        chunk_uploads = uploads(db, runtime)
         stored = await chunk_uploads.store(
             session_id,
             caller.user_id,

@@ -7,8 +7,7 @@ import uuid
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
-from lahstats.accounts.service import AccountService
-from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.api.deps import Accounts, Caller, Groups, ProcessRuntime
 from lahstats.api.errors import error_responses
 from lahstats.api.schemas import (
     GroupCreate,
@@ -20,7 +19,7 @@ from lahstats.api.schemas import (
     MemberOut,
     MeOut,
 )
-from lahstats.groups.service import GroupService, display_name
+from lahstats.groups.service import display_name
 from lahstats.storage.models import Group
 
 
@@ -42,8 +41,8 @@ class GroupController(Controller):
         summary="Create a group; you become its owner",
         responses=error_responses(413, 415, 422),
     )
-    async def create(self, data: JSONBody[GroupCreate], db: DbSession, caller: Caller) -> GroupOut:
-        return group_out(await GroupService(db).create(name=data.name, owner_id=caller.user_id))
+    async def create(self, data: JSONBody[GroupCreate], caller: Caller, groups: Groups) -> GroupOut:
+        return group_out(await groups.create(name=data.name, owner_id=caller.user_id))
 
     @post(
         "/join",
@@ -51,14 +50,14 @@ class GroupController(Controller):
         status_code=200,
         responses=error_responses(404, 413, 415),
     )
-    async def join(self, data: JSONBody[GroupJoin], db: DbSession, caller: Caller) -> GroupOut:
-        group = await GroupService(db).join(invite_code=data.invite_code, user_id=caller.user_id)
+    async def join(self, data: JSONBody[GroupJoin], caller: Caller, groups: Groups) -> GroupOut:
+        group = await groups.join(invite_code=data.invite_code, user_id=caller.user_id)
         return group_out(group)
 
     @get(summary="The groups you belong to", responses=error_responses())
-    async def list_groups(self, db: DbSession, caller: Caller) -> GroupsOut:
-        groups = await GroupService(db).list(caller.user_id)
-        return GroupsOut(groups=[group_out(group) for group in groups])
+    async def list_groups(self, caller: Caller, groups: Groups) -> GroupsOut:
+        mine = await groups.list(caller.user_id)
+        return GroupsOut(groups=[group_out(group) for group in mine])
 
     @get(
         "/{group_id:uuid}",
@@ -66,9 +65,9 @@ class GroupController(Controller):
         responses=error_responses(404),
     )
     async def get_group(
-        self, group_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
+        self, group_id: FromPath[uuid.UUID], caller: Caller, groups: Groups
     ) -> GroupDetailOut:
-        found = await GroupService(db).get(group_id, caller.user_id)
+        found = await groups.get(group_id, caller.user_id)
         group = found.group
         return GroupDetailOut(
             id=group.id,
@@ -96,10 +95,10 @@ class GroupController(Controller):
         self,
         group_id: FromPath[uuid.UUID],
         data: JSONBody[GroupUpdate],
-        db: DbSession,
         caller: Caller,
+        groups: Groups,
     ) -> GroupOut:
-        group = await GroupService(db).update(
+        group = await groups.update(
             group_id, caller.user_id, auto_claim_voices=data.auto_claim_voices
         )
         return group_out(group)
@@ -110,8 +109,8 @@ class MeController(Controller):
     tags = ["users"]  # noqa: RUF012
 
     @get(summary="Your profile (created on your first request)", responses=error_responses())
-    async def me(self, db: DbSession, caller: Caller) -> MeOut:
-        profile = await AccountService(db).profile(caller.user_id)
+    async def me(self, caller: Caller, accounts: Accounts) -> MeOut:
+        profile = await accounts.profile(caller.user_id)
         return MeOut(id=profile.id, email=profile.email, display_name=profile.display_name)
 
     @delete(
@@ -121,5 +120,5 @@ class MeController(Controller):
         "Your token stays valid: using it again starts a new, empty profile.",
         responses=error_responses(409),
     )
-    async def delete_me(self, db: DbSession, caller: Caller, runtime: ProcessRuntime) -> None:
-        await AccountService(db).delete_with_audio(caller.user_id, runtime.blobs)
+    async def delete_me(self, caller: Caller, accounts: Accounts, runtime: ProcessRuntime) -> None:
+        await accounts.delete_with_audio(caller.user_id, runtime.blobs)

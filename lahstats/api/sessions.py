@@ -13,7 +13,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.api.deps import Caller, DbSession, ProcessRuntime, Sessions
 from lahstats.api.errors import error_responses
 from lahstats.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limit
 from lahstats.api.schemas import (
@@ -27,7 +27,6 @@ from lahstats.api.schemas import (
 from lahstats.runtime.ratelimit import Action
 from lahstats.runtime.resources import Runtime
 from lahstats.sessions.access import session_for_member
-from lahstats.sessions.lifecycle import SessionService
 from lahstats.sessions.live import LiveCounts, follow_live
 from lahstats.sessions.progress import Final, KeepAlive, follow
 from lahstats.storage.models import ProcessingEvent, RecordingSession
@@ -73,9 +72,9 @@ class SessionController(Controller):
         responses=error_responses(404, 413, 415) | RATE_LIMITED_RESPONSE,
     )
     async def start(
-        self, data: JSONBody[SessionStart], db: DbSession, caller: Caller
+        self, data: JSONBody[SessionStart], caller: Caller, sessions: Sessions
     ) -> SessionOut:
-        recording = await SessionService(db).start(group_id=data.group_id, user_id=caller.user_id)
+        recording = await sessions.start(group_id=data.group_id, user_id=caller.user_id)
         return session_out(recording)
 
     @get(
@@ -84,8 +83,8 @@ class SessionController(Controller):
     )
     async def list_sessions(
         self,
-        db: DbSession,
         caller: Caller,
+        sessions: Sessions,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Annotated[int, QueryParameter(ge=0, le=QUERY_INT_MAX)] = 0,
         group_id: Annotated[
@@ -93,7 +92,7 @@ class SessionController(Controller):
             QueryParameter(description="Only this group's sessions (404 unless you are a member)"),
         ] = None,
     ) -> SessionsOut:
-        found = await SessionService(db).list(
+        found = await sessions.list(
             caller.user_id, group_id=group_id, limit=limit + 1, offset=offset
         )
         return SessionsOut(
@@ -105,9 +104,9 @@ class SessionController(Controller):
 
     @get("/{session_id:uuid}", summary="One session", responses=error_responses(404))
     async def get_session(
-        self, session_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
+        self, session_id: FromPath[uuid.UUID], caller: Caller, sessions: Sessions
     ) -> SessionOut:
-        return session_out(await SessionService(db).get(session_id, caller.user_id))
+        return session_out(await sessions.get(session_id, caller.user_id))
 
     @delete(
         "/{session_id:uuid}",
@@ -117,11 +116,11 @@ class SessionController(Controller):
     async def delete_session(
         self,
         session_id: FromPath[uuid.UUID],
-        db: DbSession,
         caller: Caller,
+        sessions: Sessions,
         runtime: ProcessRuntime,
     ) -> None:
-        await SessionService(db).delete_with_audio(session_id, caller.user_id, runtime.blobs)
+        await sessions.delete_with_audio(session_id, caller.user_id, runtime.blobs)
 
     @post(
         "/{session_id:uuid}/end",
@@ -132,11 +131,11 @@ class SessionController(Controller):
     async def end(
         self,
         session_id: FromPath[uuid.UUID],
-        db: DbSession,
         caller: Caller,
+        sessions: Sessions,
         runtime: ProcessRuntime,
     ) -> EndOut:
-        ended = await SessionService(db).end_and_queue(session_id, caller.user_id, runtime.queue)
+        ended = await sessions.end_and_queue(session_id, caller.user_id, runtime.queue)
         return EndOut(id=session_id, status=ended.session.status)
 
     @get(

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody
 
-from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.api.deps import Caller, Claims, DbSession, ProcessRuntime
 from lahstats.api.errors import error_responses
 from lahstats.api.schemas import (
     ClaimIn,
@@ -19,7 +19,6 @@ from lahstats.api.schemas import (
     TranscriptOut,
 )
 from lahstats.sessions.transcript import transcript
-from lahstats.speakers.claims import ClaimService
 from lahstats.speakers.roster import session_speakers
 from lahstats.storage.models import ClaimType
 from lahstats.storage.signing import media_path
@@ -81,10 +80,10 @@ class SpeakerController(Controller):
         self,
         session_id: FromPath[uuid.UUID],
         data: JSONBody[ClaimIn],
-        db: DbSession,
         caller: Caller,
+        claims: Claims,
     ) -> SuccessOut:
-        await ClaimService(db).claim(
+        await claims.claim(
             session_id=session_id,
             speaker_id=data.speaker_id,
             caller_id=caller.user_id,
@@ -104,12 +103,10 @@ class SpeakerController(Controller):
         self,
         session_id: FromPath[uuid.UUID],
         speaker_id: FromPath[uuid.UUID],
-        db: DbSession,
         caller: Caller,
+        claims: Claims,
     ) -> SuccessOut:
-        await ClaimService(db).unclaim(
-            session_id=session_id, speaker_id=speaker_id, caller_id=caller.user_id
-        )
+        await claims.unclaim(session_id=session_id, speaker_id=speaker_id, caller_id=caller.user_id)
         return SuccessOut()
 
     @get(

@@ -9,10 +9,10 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, delete, get, post
 
-from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.api.deps import Caller, Enrolment
 from lahstats.api.errors import error_responses
 from lahstats.errors import InvalidInput, PayloadTooLarge
-from lahstats.speakers.enrolment import MAX_SECONDS, MIN_SECONDS, EnrolmentService
+from lahstats.speakers.enrolment import MAX_SECONDS, MIN_SECONDS
 
 MAX_RECORDING_BYTES = 20 * 1024 * 1024
 
@@ -52,9 +52,8 @@ class VoiceController(Controller):
     async def enrol(
         self,
         request: Request[Any, Any, Any],
-        db: DbSession,
         caller: Caller,
-        runtime: ProcessRuntime,
+        enrolment: Enrolment,
     ) -> EnrolledOut:
         data = await request.body()
         if not data:
@@ -67,17 +66,15 @@ class VoiceController(Controller):
                 f"the recording is {len(data)} bytes; at most {MAX_RECORDING_BYTES} are accepted",
                 hint="Send 10 to 30 seconds of compressed audio (m4a, mp3, webm).",
             )
-        enrolment, speech = await EnrolmentService(db, runtime.settings).enrol(caller.user_id, data)
-        return EnrolledOut(enrolment=_enrolment(enrolment), speech_seconds=speech)
+        enrolled, speech = await enrolment.enrol(caller.user_id, data)
+        return EnrolledOut(enrolment=_enrolment(enrolled), speech_seconds=speech)
 
     @get(
         summary="Your enrolments and voiceprints (what voice suggestions compare against)",
         responses=error_responses(),
     )
-    async def voice(self, db: DbSession, caller: Caller, runtime: ProcessRuntime) -> VoiceOut:
-        enrolments, voiceprints = await EnrolmentService(db, runtime.settings).overview(
-            caller.user_id
-        )
+    async def voice(self, caller: Caller, enrolment: Enrolment) -> VoiceOut:
+        enrolments, voiceprints = await enrolment.overview(caller.user_id)
         return VoiceOut(
             enrolments=[_enrolment(e) for e in enrolments],
             voiceprints=[
@@ -94,8 +91,8 @@ class VoiceController(Controller):
         summary="Forget your enrolled recordings (claimed speakers still shape the voiceprint)",
         responses=error_responses(),
     )
-    async def forget(self, db: DbSession, caller: Caller, runtime: ProcessRuntime) -> None:
-        await EnrolmentService(db, runtime.settings).forget(caller.user_id)
+    async def forget(self, caller: Caller, enrolment: Enrolment) -> None:
+        await enrolment.forget(caller.user_id)
 
 
 def _enrolment(enrolment: Any) -> EnrolmentOut:

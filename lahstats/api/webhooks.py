@@ -13,11 +13,10 @@ import msgspec
 from litestar import Controller, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from lahstats.api.deps import Caller, DbSession, ProcessRuntime
+from lahstats.api.deps import Caller, ProcessRuntime, Webhooks
 from lahstats.api.errors import error_responses
 from lahstats.api.schemas import QUERY_INT_MAX
 from lahstats.storage.models import Webhook, WebhookDelivery
-from lahstats.webhooks.registry import WebhookService
 
 
 class WebhookCreate(msgspec.Struct, kw_only=True):
@@ -98,11 +97,11 @@ class WebhookController(Controller):
         self,
         group_id: FromPath[uuid.UUID],
         data: JSONBody[WebhookCreate],
-        db: DbSession,
         caller: Caller,
+        webhooks: Webhooks,
         runtime: ProcessRuntime,
     ) -> WebhookCreatedOut:
-        webhook = await WebhookService(db).register(
+        webhook = await webhooks.register(
             group_id=group_id, caller_id=caller.user_id, url=data.url, settings=runtime.settings
         )
         return WebhookCreatedOut(
@@ -111,9 +110,9 @@ class WebhookController(Controller):
 
     @get(summary="The group's webhooks (without their secrets)", responses=error_responses(404))
     async def list_webhooks(
-        self, group_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
+        self, group_id: FromPath[uuid.UUID], caller: Caller, webhooks: Webhooks
     ) -> WebhooksOut:
-        found = await WebhookService(db).list(group_id, caller.user_id)
+        found = await webhooks.list(group_id, caller.user_id)
         return WebhooksOut(webhooks=[webhook_out(webhook) for webhook in found])
 
     @delete(
@@ -125,12 +124,10 @@ class WebhookController(Controller):
         self,
         group_id: FromPath[uuid.UUID],
         webhook_id: FromPath[uuid.UUID],
-        db: DbSession,
         caller: Caller,
+        webhooks: Webhooks,
     ) -> None:
-        await WebhookService(db).delete(
-            group_id=group_id, webhook_id=webhook_id, caller_id=caller.user_id
-        )
+        await webhooks.delete(group_id=group_id, webhook_id=webhook_id, caller_id=caller.user_id)
 
     @get(
         "/deliveries",
@@ -140,14 +137,12 @@ class WebhookController(Controller):
     async def deliveries(
         self,
         group_id: FromPath[uuid.UUID],
-        db: DbSession,
         caller: Caller,
+        webhooks: Webhooks,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Annotated[int, QueryParameter(ge=0, le=QUERY_INT_MAX)] = 0,
     ) -> DeliveriesOut:
-        found = await WebhookService(db).deliveries(
-            group_id, caller.user_id, limit=limit + 1, offset=offset
-        )
+        found = await webhooks.deliveries(group_id, caller.user_id, limit=limit + 1, offset=offset)
         return DeliveriesOut(
             deliveries=[delivery_out(delivery) for delivery in found[:limit]],
             limit=limit,

@@ -10,10 +10,9 @@ import msgspec
 from litestar import Controller, delete, get, post
 from litestar.params import FromPath, JSONBody
 
-from lahstats.api.deps import Caller, DbSession
+from lahstats.api.deps import Caller, CustomWords, Recounts
 from lahstats.api.errors import error_responses
-from lahstats.words.custom import CustomWordService, TrackedWord
-from lahstats.words.recount import RecountService
+from lahstats.words.custom import TrackedWord
 
 
 class WordCreate(msgspec.Struct, kw_only=True):
@@ -68,10 +67,10 @@ class WordController(Controller):
         self,
         group_id: FromPath[uuid.UUID],
         data: JSONBody[WordCreate],
-        db: DbSession,
         caller: Caller,
+        custom_words: CustomWords,
     ) -> WordOut:
-        added = await CustomWordService(db).add(
+        added = await custom_words.add(
             group_id=group_id,
             caller_id=caller.user_id,
             word=data.word,
@@ -85,9 +84,9 @@ class WordController(Controller):
         responses=error_responses(404),
     )
     async def list_words(
-        self, group_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
+        self, group_id: FromPath[uuid.UUID], caller: Caller, custom_words: CustomWords
     ) -> WordsOut:
-        words = await CustomWordService(db).list(group_id, caller.user_id)
+        words = await custom_words.list(group_id, caller.user_id)
         return WordsOut(words=[word_out(word) for word in words])
 
     @delete(
@@ -96,18 +95,20 @@ class WordController(Controller):
         responses=error_responses(404, 409),
     )
     async def remove(
-        self, group_id: FromPath[uuid.UUID], word: FromPath[str], db: DbSession, caller: Caller
+        self,
+        group_id: FromPath[uuid.UUID],
+        word: FromPath[str],
+        caller: Caller,
+        custom_words: CustomWords,
     ) -> None:
-        await CustomWordService(db).delete(group_id=group_id, caller_id=caller.user_id, word=word)
+        await custom_words.delete(group_id=group_id, caller_id=caller.user_id, word=word)
 
     @delete("/recount", include_in_schema=False)
     async def remove_recount(
-        self, group_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
+        self, group_id: FromPath[uuid.UUID], caller: Caller, custom_words: CustomWords
     ) -> None:
         # The static /recount path takes DELETE .../words/recount from /{word}: the word "recount".
-        await CustomWordService(db).delete(
-            group_id=group_id, caller_id=caller.user_id, word="recount"
-        )
+        await custom_words.delete(group_id=group_id, caller_id=caller.user_id, word="recount")
 
     @post(
         "/recount",
@@ -116,9 +117,9 @@ class WordController(Controller):
         responses=error_responses(404),
     )
     async def recount(
-        self, group_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
+        self, group_id: FromPath[uuid.UUID], caller: Caller, recounts: Recounts
     ) -> RecountOut:
-        summary = await RecountService(db).recount_group(group_id, caller.user_id)
+        summary = await recounts.recount_group(group_id, caller.user_id)
         return RecountOut(
             sessions_recounted=summary.sessions_recounted,
             sessions_skipped=summary.sessions_skipped,

@@ -9,7 +9,7 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
-from lahstats.api.deps import Caller, DbSession
+from lahstats.api.deps import Caller, Wrapped
 from lahstats.api.errors import error_responses
 from lahstats.api.schemas import (
     GroupWrappedOut,
@@ -18,8 +18,6 @@ from lahstats.api.schemas import (
     WordCountOut,
     WrappedOut,
 )
-from lahstats.words.custom import group_lexicon
-from lahstats.words.wrapped import WrappedService
 
 Year = Annotated[int | None, QueryParameter(description="Calendar year (UTC); default this year")]
 
@@ -36,8 +34,8 @@ class WrappedController(Controller):
         summary="Your year: totals, top words, favourite word, sessions, minutes, by month",
         responses=error_responses(422),
     )
-    async def wrapped(self, db: DbSession, caller: Caller, year: Year = None) -> WrappedOut:
-        found = await WrappedService(db).wrapped(caller.user_id, year or this_year())
+    async def wrapped(self, caller: Caller, wrapped: Wrapped, year: Year = None) -> WrappedOut:
+        found = await wrapped.wrapped(caller.user_id, year or this_year())
         return WrappedOut(
             year=found.year,
             total_words=found.total_words,
@@ -68,14 +66,13 @@ class LeaderboardController(Controller):
     async def leaderboard(
         self,
         group_id: FromPath[uuid.UUID],
-        db: DbSession,
         caller: Caller,
+        wrapped: Wrapped,
         year: Year = None,
         word: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> LeaderboardOut:
-        # A group's own words can be ranked too.
-        lexicon = await group_lexicon(db, group_id)
-        board = await WrappedService(db, lexicon=lexicon).leaderboard(
+        # A group's own words can be ranked too (the service counts with the group's lexicon).
+        board = await wrapped.leaderboard(
             group_id, year or this_year(), word=word, viewer_id=caller.user_id
         )
         return LeaderboardOut(

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.errors import InvalidInput, NotFound
 from lahstats.groups.service import display_name
-from lahstats.lexicon.lexicon import Lexicon, load_lexicon
+from lahstats.lexicon.lexicon import Lexicon
 from lahstats.storage.repositories import GroupRepository, StatsRepository
+from lahstats.words.custom import group_lexicon
 
 TOP_WORDS = 10
 FIRST_YEAR, LAST_YEAR = 1970, 9998
@@ -63,9 +64,12 @@ class Leaderboard:
 
 class WrappedService:
     def __init__(self, session: AsyncSession, *, lexicon: Lexicon | None = None) -> None:
+        """``lexicon``: the words a leaderboard may rank by; default the group's own (the
+        built-in words plus those the group added)."""
+        self._db = session
         self._groups = GroupRepository(session)
         self._stats = StatsRepository(session)
-        self._lexicon = lexicon or load_lexicon()
+        self._lexicon = lexicon
 
     async def wrapped(self, user_id: uuid.UUID, year: int) -> Wrapped:
         since, until = year_bounds(year)
@@ -107,7 +111,8 @@ class WrappedService:
     ) -> Leaderboard:
         """Every member of the group ranked by words said in the year (or by one word)."""
         since, until = year_bounds(year)
-        word = self._counted_word(word)
+        lexicon = self._lexicon or await group_lexicon(self._db, group_id)
+        word = counted_word(word, lexicon)
         if await self._groups.get_for_member(group_id, viewer_id) is None:
             raise NotFound(f"group {group_id} not found")
         totals = await self._stats.group_word_totals(group_id, since=since, until=until)
@@ -124,17 +129,19 @@ class WrappedService:
             entries.append(LeaderboardEntry(rank, user, name, count, favorite))
         return Leaderboard(group_id=group_id, year=year, word=word, entries=entries)
 
-    def _counted_word(self, word: str | None) -> str | None:
-        if word is None:
-            return None
-        normalised = word.strip().lower()
-        if normalised not in self._lexicon:
-            raise InvalidInput(
-                f"{word[:64]!r} is not one of the words lahstats counts",
-                hint=f"Ask for one of: {', '.join(self._lexicon.words)}; or leave out word "
-                "to rank by all words together.",
-            )
-        return normalised
+
+def counted_word(word: str | None, lexicon: Lexicon) -> str | None:
+    """``word`` as the lexicon counts it, or ``InvalidInput`` naming the words there are."""
+    if word is None:
+        return None
+    normalised = word.strip().lower()
+    if normalised not in lexicon:
+        raise InvalidInput(
+            f"{word[:64]!r} is not one of the words lahstats counts",
+            hint=f"Ask for one of: {', '.join(lexicon.words)}; or leave out word "
+            "to rank by all words together.",
+        )
+    return normalised
 
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:
