@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
-import structlog
 from litestar import Controller, Request, Response, post, put
 from litestar.datastructures import UploadFile
 from litestar.openapi import ResponseSpec
@@ -22,8 +21,6 @@ from lahstats.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limit
 from lahstats.api.schemas import ChunkOut
 from lahstats.runtime.ratelimit import Action
 from lahstats.sessions.uploads import MAX_CHUNK_NUMBER, StoredChunk
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import structlog
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
@@ -30,8 +29,6 @@ from lahstats.sessions.access import session_for_member
 from lahstats.sessions.live import LiveCounts, follow_live
 from lahstats.sessions.progress import Final, KeepAlive, follow
 from lahstats.storage.models import ProcessingEvent, RecordingSession
-
-log = structlog.get_logger(__name__)
 
 _EVENT_ID = re.compile(r"[0-9]{1,15}")  # fewer digits than QUERY_INT_MAX: always within it
 

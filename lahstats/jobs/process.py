@@ -25,7 +25,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from arq.worker import Retry
@@ -66,12 +66,8 @@ from lahstats.storage.repositories import (
 from lahstats.webhooks.outbox import record_status_event
 from lahstats.words.custom import group_lexicon
 
-if TYPE_CHECKING:
-    pass
-
 log = structlog.get_logger(__name__)
 
-SAVING_PERCENT = BANDS["saving"][0]
 # 100 means "done" and is written with the results, never by a stage still running.
 _LAST_RUNNING_PERCENT = 99
 # Chunks kept decoded while samples and voices are cut at the end (30 s at 16 kHz: 1.9 MB each):

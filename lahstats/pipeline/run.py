@@ -48,6 +48,8 @@ BANDS: dict[str, tuple[int, int]] = {
     "sample": (95, 98),
     "embed": (98, 100),
 }
+# Where saving starts: the job's events and progress at the end of the pipeline's own stages.
+SAVING_PERCENT = BANDS["saving"][0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,5 +222,5 @@ def analyze_chunks(
     """
     audio = decode_chunks(chunks, on_progress=banded(on_progress))
     speech = analyze_speech(models, audio, lexicon=lexicon, on_progress=on_progress)
-    on_progress("saving", BANDS["saving"][0], 100)  # the job saves from here
+    on_progress("saving", SAVING_PERCENT, 100)  # the job saves from here
     return finish(models, audio, speech, on_progress=on_progress)

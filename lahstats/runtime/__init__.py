@@ -2,6 +2,7 @@
 limiter, upload prober, workers, models), their health, per-user rate limits, and the periodic
 loops that sweep, retain and dispatch.
 
-``resources`` and ``health`` compose the whole service; ``ratelimit`` and ``periodic`` are ground
-floor (settings and errors only), so services may use them. This file imports nothing.
+``resources`` and ``health`` compose the whole service; ``threads`` and ``periodic`` are ground
+floor (the standard library only) and ``ratelimit`` infrastructure (settings and errors), so
+services may use them. This file imports nothing.
 """

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.pipeline.particles import is_unwritten
 from lahstats.pipeline.recognition import dump_recognition
-from lahstats.pipeline.run import BANDS
+from lahstats.pipeline.run import SAVING_PERCENT
 from lahstats.pipeline.types import Analysis, Sample, Segment, Word
 from lahstats.storage.blobs import BlobStore
 from lahstats.storage.keys import sample_key, samples_prefix
@@ -193,7 +193,7 @@ async def save_results(
         await events.append(
             session_id,
             stage="skipped",
-            progress=BANDS["saving"][0],
+            progress=SAVING_PERCENT,
             message=f"chunk {number} was left out: {why}",
         )
     # the chunks' looks hold audio at their edges: gone once the results are saved

@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from lahstats.jobs import process
 from lahstats.pipeline.count import segments
 from lahstats.pipeline.decode import decode_chunks
-from lahstats.pipeline.run import banded
+from lahstats.pipeline.run import SAVING_PERCENT, banded
 from lahstats.pipeline.types import (
     Analysis,
     Chunk,
@@ -81,7 +80,7 @@ class FakePipeline:
         speech = _pausing(banded(hook))
         for stage in ("diarize", "transcribe", "correct", "count"):
             speech(stage, 1, 1)
-        _pausing(hook)("saving", process.SAVING_PERCENT, 100)
+        _pausing(hook)("saving", SAVING_PERCENT, 100)
         finish = _pausing(banded(hook))
         finish("sample", 1, 1)
         finish("embed", 1, 1)
