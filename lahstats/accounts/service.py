@@ -56,8 +56,14 @@ class AccountService:
     async def ensure_profile(
         self, user_id: uuid.UUID, *, email: str | None, display_name: str | None
     ) -> None:
-        """The user's profile, made on their first request."""
+        """The user's profile, made on their first request.
+
+        Most requests find it as it is and write nothing: no savepoint, so on SQLite no write
+        lock is taken for them (a savepoint there takes it, see ``storage.database``).
+        """
         profiles = ProfileRepository(self.db)
+        if await profiles.is_current(user_id, email=email, display_name=display_name):
+            return
         try:
             async with self.db.begin_nested():
                 await profiles.ensure(user_id, email=email, display_name=display_name)

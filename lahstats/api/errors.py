@@ -179,7 +179,13 @@ def unexpected_error_handler(
         )
     if is_unreachable(exc):
         # The driver's own errors: a database down or restarting is an outage, not a bug.
-        log.error("request failed: database unreachable", error=type(exc).__name__)
+        # The driver's own words ("database is locked", "connection refused"): never the SQL or
+        # its parameters, which SQLAlchemy's message carries.
+        log.error(
+            "request failed: database unreachable",
+            error=type(exc).__name__,
+            detail=str(getattr(exc, "orig", None) or exc)[:200],
+        )
         return Response(
             _body(
                 503,

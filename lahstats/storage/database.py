@@ -44,6 +44,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_write_lock_before_savepoint(connection: sa.Connection, _name: str) -> None:
+    """Takes SQLite's write lock, waiting for it, when a savepoint would open the transaction.
+
+    pysqlite opens a transaction only before a write, so a unit of work that has only read has
+    none, and ``SAVEPOINT`` then opens a deferred one. A read in it takes a snapshot, and the
+    write that follows cannot wait for another connection's lock: SQLite fails it at once with
+    "database is locked" (it skips its busy handler there, to avoid a deadlock). ``BEGIN
+    IMMEDIATE`` takes the lock first, waiting up to ``busy_timeout`` like any other write. It
+    also keeps the savepoint nested: releasing one that opened the transaction would commit it,
+    whatever the unit of work does after.
+    """
+    driver = connection.connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -51,6 +67,7 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "savepoint", _sqlite_write_lock_before_savepoint)
         return engine
     return create_async_engine(
         url,

@@ -57,9 +57,7 @@ async def record_session_event(
 ) -> list[WebhookDelivery]:
     """Adds one pending delivery per webhook of the session's group, in the caller's transaction.
 
-    Call it after the status change: on SQLite the transaction begins with the first write, and a
-    savepoint opened before any would commit on its own. ``speaker_count`` defaults to the
-    speakers saved for the session.
+    ``speaker_count`` defaults to the speakers saved for the session.
     """
     try:
         async with db.begin_nested():

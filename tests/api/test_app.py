@@ -213,6 +213,42 @@ async def test_unexpected_errors_hide_details() -> None:
     assert response.json()["error"] == "internal_error"
 
 
+async def test_a_database_outage_is_logged_in_the_drivers_words_without_the_query(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sqlite3
+
+    import structlog
+    from sqlalchemy.exc import OperationalError
+    from structlog.testing import capture_logs
+
+    from lahstats.api import errors as api_errors
+
+    # The app's structlog config caches a logger on first use; capture_logs() needs a fresh one.
+    monkeypatch.setattr(api_errors, "log", structlog.get_logger(api_errors.__name__))
+
+    @get("/write", sync_to_thread=False)
+    def write() -> None:
+        raise OperationalError(
+            "INSERT INTO profiles (email) VALUES (?)",
+            ("fay@example.com",),
+            sqlite3.OperationalError("database is locked"),
+        )
+
+    app = Litestar(
+        route_handlers=[write], exception_handlers=EXCEPTION_HANDLERS, logging_config=None
+    )
+    with capture_logs() as logs:
+        async with AsyncTestClient(app=app) as client:
+            response = await client.get("/write")
+    assert response.status_code == 503
+    assert "database is locked" not in response.text  # the caller is told it is unavailable
+    [entry] = [e for e in logs if e["event"] == "request failed: database unreachable"]
+    assert entry["detail"] == "database is locked"
+    assert "fay@example.com" not in str(entry)
+    assert "INSERT" not in str(entry)
+
+
 @pytest.mark.parametrize(
     "secret", [None, "changethis", "short-secret"], ids=["missing", "default", "short"]
 )

@@ -37,6 +37,19 @@ class ProfileRepository(Repository):
     async def get(self, user_id: uuid.UUID) -> Profile | None:
         return await self.session.get(Profile, user_id)
 
+    async def is_current(
+        self, user_id: uuid.UUID, *, email: str | None = None, display_name: str | None = None
+    ) -> bool:
+        """True when the profile exists and already holds this email and name: ``ensure`` with
+        them would write nothing."""
+        profile = await self.get(user_id)
+        if profile is None:
+            return False
+        email, display_name = _storable_email(email), _storable_name(display_name)
+        return (email is None or profile.email == email) and (
+            display_name is None or profile.display_name == display_name
+        )
+
     async def ensure(
         self, user_id: uuid.UUID, *, email: str | None = None, display_name: str | None = None
     ) -> Profile:
