@@ -170,10 +170,11 @@ def test_the_check_catches_an_import_that_points_up(
     assert module in found[0]
 
 
-def test_controllers_never_commit_build_a_service_or_reach_a_repository() -> None:
+def test_controllers_never_commit_build_a_service_or_reach_the_tables() -> None:
     """The request's unit of work is the services': a controller is given the services it calls
-    (``api/deps.py`` builds them), maps what they return, never commits and never builds a
-    repository."""
+    (``api/deps.py`` builds them) and answers with what they return. It never commits, never
+    builds a service or a repository, never asks for the unit of work itself and never touches
+    a table model (the services return read schemas)."""
     found = []
     for path in sorted((PACKAGE / "api").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -187,7 +188,14 @@ def test_controllers_never_commit_build_a_service_or_reach_a_repository() -> Non
             if isinstance(node, ast.Attribute) and node.attr == "commit":
                 found.append(f"{path.name}:{node.lineno}: commits")
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-                "lahstats.storage.repositories"
+                ("lahstats.storage.repositories", "lahstats.storage.models")
             ):
                 found.append(f"{path.name}:{node.lineno}: imports {node.module}")
+            if (
+                path.name != "deps.py"
+                and isinstance(node, ast.arg)
+                and isinstance(node.annotation, ast.Name)
+                and node.annotation.id == "DbSession"
+            ):
+                found.append(f"{path.name}:{node.lineno}: asks for the unit of work ({node.arg})")
     assert found == []

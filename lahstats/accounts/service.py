@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lahstats.accounts.schemas import MeOut
 from lahstats.errors import Conflict, NotFound
 from lahstats.speakers.claims import ClaimService
 from lahstats.storage.blobs import BlobStore
 from lahstats.storage.keys import session_prefix
-from lahstats.storage.models import MemberRole, Profile, SessionStatus
+from lahstats.storage.models import MemberRole, SessionStatus
 from lahstats.storage.repositories import GroupRepository, ProfileRepository, SpeakerRepository
 from lahstats.storage.repositories.erasure import ErasureRepository
 
@@ -71,12 +72,12 @@ class AccountService:
             # Two first requests of one user raced to create the profile: the other one did.
             await profiles.ensure(user_id)
 
-    async def profile(self, user_id: uuid.UUID) -> Profile:
+    async def profile(self, user_id: uuid.UUID) -> MeOut:
         """The caller's profile (made on their first request)."""
         profile = await ProfileRepository(self.db).get(user_id)
         if profile is None:
             raise NotFound("this account has no profile", hint="Send the request again.")
-        return profile
+        return MeOut(id=profile.id, email=profile.email, display_name=profile.display_name)
 
     async def delete_with_audio(self, user_id: uuid.UUID, blobs: BlobStore) -> AccountDeletion:
         """``delete``, committed, then the blobs of the sessions deleted with it removed."""

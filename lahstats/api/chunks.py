@@ -15,12 +15,12 @@ from litestar.datastructures import UploadFile
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, MultipartBody, PathParameter
 
-from lahstats.api.deps import Caller, ProcessRuntime, Uploads
+from lahstats.api.deps import Caller, Uploads
 from lahstats.api.errors import error_responses
 from lahstats.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limit
-from lahstats.api.schemas import ChunkOut
 from lahstats.runtime.ratelimit import Action
-from lahstats.sessions.uploads import MAX_CHUNK_NUMBER, StoredChunk
+from lahstats.sessions.schemas import ChunkOut
+from lahstats.sessions.uploads import MAX_CHUNK_NUMBER
 
 
 @dataclass
@@ -30,20 +30,8 @@ class ChunkForm:
     chunk_number: Annotated[int, msgspec.Meta(ge=0, le=MAX_CHUNK_NUMBER)]
 
 
-def chunk_response(stored: StoredChunk) -> Response[ChunkOut]:
-    chunk = stored.chunk
-    return Response(
-        ChunkOut(
-            session_id=chunk.session_id,
-            chunk_number=chunk.chunk_number,
-            size_bytes=chunk.size_bytes,
-            content_type=chunk.content_type,
-            duration_seconds=chunk.duration_seconds,
-            sha256=chunk.sha256,
-            created=stored.created,
-        ),
-        status_code=201 if stored.created else 200,
-    )
+def chunk_response(answer: ChunkOut) -> Response[ChunkOut]:
+    return Response(answer, status_code=201 if answer.created else 200)
 
 
 # Both routes answer 201 for a new chunk and 200 for a retry of bytes already stored.
@@ -73,10 +61,9 @@ class ChunkController(Controller):
         data: MultipartBody[ChunkForm],
         caller: Caller,
         chunk_uploads: Uploads,
-        runtime: ProcessRuntime,
     ) -> Response[ChunkOut]:
         content = await data.file.read()
-        stored = await chunk_uploads.store(
+        stored = await chunk_uploads.upload(
             session_id,
             caller.user_id,
             number=data.chunk_number,
@@ -84,7 +71,6 @@ class ChunkController(Controller):
             content_type=data.file.content_type,
             filename=data.file.filename,
         )
-        await chunk_uploads.look_at(stored, runtime.queue, runtime.settings)
         return chunk_response(stored)
 
     @put(
@@ -103,14 +89,12 @@ class ChunkController(Controller):
         chunk_number: Annotated[int, PathParameter(ge=0, le=MAX_CHUNK_NUMBER)],
         caller: Caller,
         chunk_uploads: Uploads,
-        runtime: ProcessRuntime,
     ) -> Response[ChunkOut]:
-        stored = await chunk_uploads.store(
+        stored = await chunk_uploads.upload(
             session_id,
             caller.user_id,
             number=chunk_number,
             data=await request.body(),
             content_type=request.headers.get("content-type"),
         )
-        await chunk_uploads.look_at(stored, runtime.queue, runtime.settings)
         return chunk_response(stored)

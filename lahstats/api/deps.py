@@ -23,10 +23,13 @@ from lahstats.auth.tokens import Identity
 from lahstats.errors import Unauthorized
 from lahstats.groups.service import GroupService
 from lahstats.runtime.resources import Runtime
+from lahstats.sessions.export_view import ExportService
 from lahstats.sessions.lifecycle import SessionService
 from lahstats.sessions.uploads import ChunkUploads
+from lahstats.sessions.work import looks_at_chunks
 from lahstats.speakers.claims import ClaimService
 from lahstats.speakers.enrolment import EnrolmentService
+from lahstats.speakers.roster import RosterService
 from lahstats.webhooks.registry import WebhookService
 from lahstats.words.custom import CustomWordService
 from lahstats.words.recount import RecountService
@@ -74,6 +77,8 @@ def provide_uploads(db: DbSession, runtime: ProcessRuntime) -> ChunkUploads:
         max_seconds=settings.max_chunk_seconds,
         max_session_seconds=settings.max_session_seconds,
         prober=runtime.prober,
+        queue=runtime.queue,
+        looks=looks_at_chunks(settings),
     )
 
 
@@ -81,15 +86,21 @@ def provide_enrolment(db: DbSession, runtime: ProcessRuntime) -> EnrolmentServic
     return EnrolmentService(db, runtime.settings)
 
 
+def provide_roster(db: DbSession, runtime: ProcessRuntime) -> RosterService:
+    return RosterService(db, runtime.settings)
+
+
 Sessions = NamedDependency[SessionService]
 Groups = NamedDependency[GroupService]
 Accounts = NamedDependency[AccountService]
 Claims = NamedDependency[ClaimService]
 Enrolment = NamedDependency[EnrolmentService]
+Roster = NamedDependency[RosterService]
 Webhooks = NamedDependency[WebhookService]
 CustomWords = NamedDependency[CustomWordService]
 Recounts = NamedDependency[RecountService]
 Uploads = NamedDependency[ChunkUploads]
+Exports = NamedDependency[ExportService]
 Wrapped = NamedDependency[WrappedService]
 
 # services that need only the request's unit of work
@@ -102,6 +113,7 @@ _ON_DB: dict[str, Callable[[AsyncSession], object]] = {
     "custom_words": CustomWordService,
     "recounts": RecountService,
     "wrapped": WrappedService,
+    "exports": ExportService,
 }
 
 
@@ -118,5 +130,6 @@ DEPENDENCIES = {
     "caller": Provide(provide_caller),
     "chunk_uploads": Provide(provide_uploads, sync_to_thread=False),
     "enrolment": Provide(provide_enrolment, sync_to_thread=False),
+    "roster": Provide(provide_roster, sync_to_thread=False),
     **{name: _on_db(service) for name, service in _ON_DB.items()},
 }

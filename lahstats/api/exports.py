@@ -11,10 +11,9 @@ from litestar.exceptions import ValidationException
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, QueryParameter
 
-from lahstats.api.deps import Caller, DbSession
+from lahstats.api.deps import Caller, Exports
 from lahstats.api.errors import error_responses
 from lahstats.sessions.export import ExportFormat, filename, render
-from lahstats.sessions.export_view import load_export
 
 
 def parse_format(value: str) -> ExportFormat:
@@ -64,14 +63,14 @@ class ExportController(Controller):
     async def export(
         self,
         session_id: FromPath[uuid.UUID],
-        db: DbSession,
         caller: Caller,
+        exports: Exports,
         export_format: Annotated[
             str, QueryParameter(name="format", description="json, csv, txt, srt or vtt")
         ] = ExportFormat.JSON.value,
     ) -> Response[bytes]:
         chosen = parse_format(export_format)
-        export = await load_export(db, session_id, user_id=caller.user_id)
+        export = await exports.export(session_id, caller.user_id)
         return Response(
             render(export, chosen).encode(),
             media_type=chosen.media_type,

@@ -7,30 +7,11 @@ import uuid
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
+from lahstats.accounts.schemas import MeOut
 from lahstats.api.deps import Accounts, Caller, Groups, ProcessRuntime
 from lahstats.api.errors import error_responses
-from lahstats.api.schemas import (
-    GroupCreate,
-    GroupDetailOut,
-    GroupJoin,
-    GroupOut,
-    GroupsOut,
-    GroupUpdate,
-    MemberOut,
-    MeOut,
-)
-from lahstats.groups.service import display_name
-from lahstats.storage.models import Group
-
-
-def group_out(group: Group) -> GroupOut:
-    return GroupOut(
-        id=group.id,
-        name=group.name,
-        invite_code=group.invite_code,
-        created_at=group.created_at,
-        auto_claim_voices=group.auto_claim_voices,
-    )
+from lahstats.api.schemas import GroupCreate, GroupJoin, GroupUpdate
+from lahstats.groups.schemas import GroupDetailOut, GroupOut, GroupsOut
 
 
 class GroupController(Controller):
@@ -42,7 +23,7 @@ class GroupController(Controller):
         responses=error_responses(413, 415, 422),
     )
     async def create(self, data: JSONBody[GroupCreate], caller: Caller, groups: Groups) -> GroupOut:
-        return group_out(await groups.create(name=data.name, owner_id=caller.user_id))
+        return await groups.create(name=data.name, owner_id=caller.user_id)
 
     @post(
         "/join",
@@ -51,13 +32,11 @@ class GroupController(Controller):
         responses=error_responses(404, 413, 415),
     )
     async def join(self, data: JSONBody[GroupJoin], caller: Caller, groups: Groups) -> GroupOut:
-        group = await groups.join(invite_code=data.invite_code, user_id=caller.user_id)
-        return group_out(group)
+        return await groups.join(invite_code=data.invite_code, user_id=caller.user_id)
 
     @get(summary="The groups you belong to", responses=error_responses())
     async def list_groups(self, caller: Caller, groups: Groups) -> GroupsOut:
-        mine = await groups.list(caller.user_id)
-        return GroupsOut(groups=[group_out(group) for group in mine])
+        return await groups.list(caller.user_id)
 
     @get(
         "/{group_id:uuid}",
@@ -67,24 +46,7 @@ class GroupController(Controller):
     async def get_group(
         self, group_id: FromPath[uuid.UUID], caller: Caller, groups: Groups
     ) -> GroupDetailOut:
-        found = await groups.get(group_id, caller.user_id)
-        group = found.group
-        return GroupDetailOut(
-            id=group.id,
-            name=group.name,
-            invite_code=group.invite_code,
-            created_at=group.created_at,
-            auto_claim_voices=group.auto_claim_voices,
-            members=[
-                MemberOut(
-                    user_id=profile.id,
-                    display_name=display_name(profile),
-                    role=member.role,
-                    joined_at=member.joined_at,
-                )
-                for member, profile in found.members
-            ],
-        )
+        return await groups.get(group_id, caller.user_id)
 
     @patch(
         "/{group_id:uuid}",
@@ -98,10 +60,9 @@ class GroupController(Controller):
         caller: Caller,
         groups: Groups,
     ) -> GroupOut:
-        group = await groups.update(
+        return await groups.update(
             group_id, caller.user_id, auto_claim_voices=data.auto_claim_voices
         )
-        return group_out(group)
 
 
 class MeController(Controller):
@@ -110,8 +71,7 @@ class MeController(Controller):
 
     @get(summary="Your profile (created on your first request)", responses=error_responses())
     async def me(self, caller: Caller, accounts: Accounts) -> MeOut:
-        profile = await accounts.profile(caller.user_id)
-        return MeOut(id=profile.id, email=profile.email, display_name=profile.display_name)
+        return await accounts.profile(caller.user_id)
 
     @delete(
         summary="Delete your account: profile, voice and claims (see lahstats/accounts/service.py)",

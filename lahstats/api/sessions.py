@@ -8,54 +8,22 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from lahstats.api.deps import Caller, DbSession, ProcessRuntime, Sessions
+from lahstats.api.deps import Caller, ProcessRuntime, Sessions
 from lahstats.api.errors import error_responses
 from lahstats.api.ratelimit import RATE_LIMITED_RESPONSE, rate_limit
-from lahstats.api.schemas import (
-    QUERY_INT_MAX,
-    EndOut,
-    SessionOut,
-    SessionsOut,
-    SessionStart,
-    StatusOut,
-)
+from lahstats.api.schemas import QUERY_INT_MAX, SessionStart
 from lahstats.runtime.ratelimit import Action
 from lahstats.runtime.resources import Runtime
-from lahstats.sessions.access import session_for_member
 from lahstats.sessions.live import LiveCounts, follow_live
 from lahstats.sessions.progress import Final, KeepAlive, follow
-from lahstats.storage.models import ProcessingEvent, RecordingSession
+from lahstats.sessions.schemas import EndOut, ProgressOut, SessionOut, SessionsOut, StatusOut
 
 _EVENT_ID = re.compile(r"[0-9]{1,15}")  # fewer digits than QUERY_INT_MAX: always within it
-
-
-def session_out(recording: RecordingSession) -> SessionOut:
-    return SessionOut(
-        id=recording.id,
-        group_id=recording.group_id,
-        started_by=recording.started_by,
-        status=recording.status,
-        progress=recording.progress,
-        stage=recording.stage,
-        duration_seconds=recording.duration_seconds,
-        error_message=recording.error_message,
-        started_at=recording.started_at,
-        ended_at=recording.ended_at,
-        processed_at=recording.processed_at,
-    )
-
-
-def status_out(recording: RecordingSession) -> StatusOut:
-    return StatusOut(
-        status=recording.status,
-        progress=recording.progress,
-        stage=recording.stage,
-        error_message=recording.error_message,
-    )
 
 
 class SessionController(Controller):
@@ -71,8 +39,7 @@ class SessionController(Controller):
     async def start(
         self, data: JSONBody[SessionStart], caller: Caller, sessions: Sessions
     ) -> SessionOut:
-        recording = await sessions.start(group_id=data.group_id, user_id=caller.user_id)
-        return session_out(recording)
+        return await sessions.start(group_id=data.group_id, user_id=caller.user_id)
 
     @get(
         summary="Sessions of your groups (or of one), newest first",
@@ -89,21 +56,13 @@ class SessionController(Controller):
             QueryParameter(description="Only this group's sessions (404 unless you are a member)"),
         ] = None,
     ) -> SessionsOut:
-        found = await sessions.list(
-            caller.user_id, group_id=group_id, limit=limit + 1, offset=offset
-        )
-        return SessionsOut(
-            sessions=[session_out(recording) for recording in found[:limit]],
-            limit=limit,
-            offset=offset,
-            next_offset=offset + limit if len(found) > limit else None,
-        )
+        return await sessions.list(caller.user_id, group_id=group_id, limit=limit, offset=offset)
 
     @get("/{session_id:uuid}", summary="One session", responses=error_responses(404))
     async def get_session(
         self, session_id: FromPath[uuid.UUID], caller: Caller, sessions: Sessions
     ) -> SessionOut:
-        return session_out(await sessions.get(session_id, caller.user_id))
+        return await sessions.get(session_id, caller.user_id)
 
     @delete(
         "/{session_id:uuid}",
@@ -132,8 +91,7 @@ class SessionController(Controller):
         sessions: Sessions,
         runtime: ProcessRuntime,
     ) -> EndOut:
-        ended = await sessions.end_and_queue(session_id, caller.user_id, runtime.queue)
-        return EndOut(id=session_id, status=ended.session.status)
+        return await sessions.end_and_queue(session_id, caller.user_id, runtime.queue)
 
     @get(
         "/{session_id:uuid}/status",
@@ -141,9 +99,9 @@ class SessionController(Controller):
         responses=error_responses(404),
     )
     async def status(
-        self, session_id: FromPath[uuid.UUID], db: DbSession, caller: Caller
+        self, session_id: FromPath[uuid.UUID], caller: Caller, sessions: Sessions
     ) -> StatusOut:
-        return status_out(await session_for_member(db, session_id, caller.user_id))
+        return await sessions.status(session_id, caller.user_id)
 
     @get(
         "/{session_id:uuid}/events",
@@ -158,12 +116,12 @@ class SessionController(Controller):
         *,
         request: Request[Any, Any, Any],
         session_id: FromPath[uuid.UUID],
-        db: DbSession,
         caller: Caller,
+        sessions: Sessions,
         runtime: ProcessRuntime,
         after: Annotated[int, QueryParameter(ge=0, le=QUERY_INT_MAX)] = 0,
     ) -> ServerSentEvent:
-        await session_for_member(db, session_id, caller.user_id)
+        await sessions.visible(session_id, caller.user_id)
         resume = request.headers.get("last-event-id", "")
         # ASCII digits only, and few enough for the database: str.isdigit() takes "²".
         after_id = int(resume) if _EVENT_ID.fullmatch(resume) else after
@@ -185,11 +143,11 @@ class SessionController(Controller):
     async def live(
         self,
         session_id: FromPath[uuid.UUID],
-        db: DbSession,
         caller: Caller,
+        sessions: Sessions,
         runtime: ProcessRuntime,
     ) -> ServerSentEvent:
-        await session_for_member(db, session_id, caller.user_id)
+        await sessions.visible(session_id, caller.user_id)
         return ServerSentEvent(
             _live_stream(runtime, session_id),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -206,7 +164,7 @@ async def _live_stream(
         elif isinstance(item, KeepAlive):
             yield ServerSentEventMessage(comment="keep-alive", data=None)
         else:
-            status = "deleted" if item.session is None else item.session.status
+            status = "deleted" if item.status is None else item.status.status
             yield ServerSentEventMessage(event="status", data=json.dumps({"status": status}))
 
 
@@ -217,7 +175,7 @@ async def _event_stream(
     async for item in follow(
         runtime.database, session_id, after_id=after_id, keepalive_seconds=keepalive
     ):
-        if isinstance(item, ProcessingEvent):
+        if isinstance(item, ProgressOut):
             yield ServerSentEventMessage(
                 event="progress",
                 id=item.id,
@@ -226,7 +184,7 @@ async def _event_stream(
                         "stage": item.stage,
                         "progress": item.progress,
                         "message": item.message,
-                        "at": item.created_at.isoformat(),
+                        "at": item.at.isoformat(),
                     }
                 ),
             )
@@ -237,12 +195,7 @@ async def _event_stream(
         elif isinstance(item, Final):
             body: dict[str, Any] = (
                 {"status": "deleted", "progress": 0, "stage": None, "error_message": None}
-                if item.session is None
-                else {
-                    "status": item.session.status,
-                    "progress": item.session.progress,
-                    "stage": item.session.stage,
-                    "error_message": item.session.error_message,
-                }
+                if item.status is None
+                else msgspec.structs.asdict(item.status)
             )
             yield ServerSentEventMessage(event="status", data=json.dumps(body))

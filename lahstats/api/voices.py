@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, delete, get, post
 
 from lahstats.api.deps import Caller, Enrolment
 from lahstats.api.errors import error_responses
 from lahstats.errors import InvalidInput, PayloadTooLarge
 from lahstats.speakers.enrolment import MAX_SECONDS, MIN_SECONDS
+from lahstats.speakers.schemas import EnrolledOut, VoiceOut
 
 MAX_RECORDING_BYTES = 20 * 1024 * 1024
-
-
-class EnrolmentOut(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    duration_seconds: float
-    created_at: datetime
-
-
-class VoiceprintOut(msgspec.Struct, kw_only=True):
-    embedding_model: str
-    source_count: int
-    updated_at: datetime
-
-
-class VoiceOut(msgspec.Struct, kw_only=True):
-    enrolments: list[EnrolmentOut]
-    voiceprints: list[VoiceprintOut]
-
-
-class EnrolledOut(msgspec.Struct, kw_only=True):
-    enrolment: EnrolmentOut
-    speech_seconds: float
 
 
 class VoiceController(Controller):
@@ -66,26 +42,14 @@ class VoiceController(Controller):
                 f"the recording is {len(data)} bytes; at most {MAX_RECORDING_BYTES} are accepted",
                 hint="Send 10 to 30 seconds of compressed audio (m4a, mp3, webm).",
             )
-        enrolled, speech = await enrolment.enrol(caller.user_id, data)
-        return EnrolledOut(enrolment=_enrolment(enrolled), speech_seconds=speech)
+        return await enrolment.enrol(caller.user_id, data)
 
     @get(
         summary="Your enrolments and voiceprints (what voice suggestions compare against)",
         responses=error_responses(),
     )
     async def voice(self, caller: Caller, enrolment: Enrolment) -> VoiceOut:
-        enrolments, voiceprints = await enrolment.overview(caller.user_id)
-        return VoiceOut(
-            enrolments=[_enrolment(e) for e in enrolments],
-            voiceprints=[
-                VoiceprintOut(
-                    embedding_model=p.embedding_model,
-                    source_count=p.source_count,
-                    updated_at=p.updated_at,
-                )
-                for p in voiceprints
-            ],
-        )
+        return await enrolment.overview(caller.user_id)
 
     @delete(
         summary="Forget your enrolled recordings (claimed speakers still shape the voiceprint)",
@@ -93,11 +57,3 @@ class VoiceController(Controller):
     )
     async def forget(self, caller: Caller, enrolment: Enrolment) -> None:
         await enrolment.forget(caller.user_id)
-
-
-def _enrolment(enrolment: Any) -> EnrolmentOut:
-    return EnrolmentOut(
-        id=enrolment.id,
-        duration_seconds=enrolment.duration_seconds,
-        created_at=enrolment.created_at,
-    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -12,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from lahstats.api.deps import Caller, CustomWords, Recounts
 from lahstats.api.errors import error_responses
-from lahstats.words.custom import TrackedWord
+from lahstats.words.schemas import RecountOut, WordOut, WordsOut, recount_out, word_out
 
 
 class WordCreate(msgspec.Struct, kw_only=True):
@@ -22,37 +21,6 @@ class WordCreate(msgspec.Struct, kw_only=True):
         default_factory=list
     )
     pronunciation: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
-
-
-class WordOut(msgspec.Struct, kw_only=True):
-    word: str
-    builtin: bool  # one of the twenty every group counts; cannot be removed
-    variants: list[str]
-    pronunciations: list[str]  # ARPAbet, space-separated
-    created_by: uuid.UUID | None = None
-    created_at: datetime | None = None
-
-
-class WordsOut(msgspec.Struct, kw_only=True):
-    words: list[WordOut]
-
-
-class RecountOut(msgspec.Struct, kw_only=True):
-    sessions_recounted: int
-    sessions_skipped: int  # processed before transcripts were kept for recounts
-    counts_changed: int  # sessions in which someone's counts changed
-    skipped_session_ids: list[uuid.UUID]
-
-
-def word_out(word: TrackedWord) -> WordOut:
-    return WordOut(
-        word=word.word,
-        builtin=word.builtin,
-        variants=list(word.variants),
-        pronunciations=list(word.pronunciations),
-        created_by=word.created_by,
-        created_at=word.created_at,
-    )
 
 
 class WordController(Controller):
@@ -119,10 +87,4 @@ class WordController(Controller):
     async def recount(
         self, group_id: FromPath[uuid.UUID], caller: Caller, recounts: Recounts
     ) -> RecountOut:
-        summary = await recounts.recount_group(group_id, caller.user_id)
-        return RecountOut(
-            sessions_recounted=summary.sessions_recounted,
-            sessions_skipped=summary.sessions_skipped,
-            counts_changed=summary.counts_changed,
-            skipped_session_ids=list(summary.skipped_session_ids),
-        )
+        return recount_out(await recounts.recount_group(group_id, caller.user_id))

@@ -11,13 +11,7 @@ from litestar.params import FromPath, QueryParameter
 
 from lahstats.api.deps import Caller, Wrapped
 from lahstats.api.errors import error_responses
-from lahstats.api.schemas import (
-    GroupWrappedOut,
-    LeaderboardEntryOut,
-    LeaderboardOut,
-    WordCountOut,
-    WrappedOut,
-)
+from lahstats.words.schemas import LeaderboardOut, WrappedOut, leaderboard_out, wrapped_out
 
 Year = Annotated[int | None, QueryParameter(description="Calendar year (UTC); default this year")]
 
@@ -35,24 +29,7 @@ class WrappedController(Controller):
         responses=error_responses(422),
     )
     async def wrapped(self, caller: Caller, wrapped: Wrapped, year: Year = None) -> WrappedOut:
-        found = await wrapped.wrapped(caller.user_id, year or this_year())
-        return WrappedOut(
-            year=found.year,
-            total_words=found.total_words,
-            top_words=[WordCountOut(word=word, count=n) for word, n in found.top_words],
-            favorite_word=found.favorite_word,
-            sessions=found.sessions,
-            minutes_recorded=found.minutes_recorded,
-            by_month=found.by_month,
-            by_group={
-                str(group_id): GroupWrappedOut(
-                    name=group.name,
-                    total_words=group.total_words,
-                    favorite_word=group.favorite_word,
-                )
-                for group_id, group in found.by_group.items()
-            },
-        )
+        return wrapped_out(await wrapped.wrapped(caller.user_id, year or this_year()))
 
 
 class LeaderboardController(Controller):
@@ -75,18 +52,4 @@ class LeaderboardController(Controller):
         board = await wrapped.leaderboard(
             group_id, year or this_year(), word=word, viewer_id=caller.user_id
         )
-        return LeaderboardOut(
-            group_id=board.group_id,
-            year=board.year,
-            word=board.word,
-            entries=[
-                LeaderboardEntryOut(
-                    rank=entry.rank,
-                    user_id=entry.user_id,
-                    display_name=entry.display_name,
-                    count=entry.count,
-                    favorite_word=entry.favorite_word,
-                )
-                for entry in board.entries
-            ],
-        )
+        return leaderboard_out(board)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
 
+import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.errors import Forbidden, InvalidInput, NotFound
-from lahstats.storage.models import Group, GroupMember, MemberRole, Profile
+from lahstats.groups.schemas import GroupDetailOut, GroupOut, GroupsOut, MemberOut, group_out
+from lahstats.storage.models import Group, MemberRole, Profile
 from lahstats.storage.repositories import GroupRepository
 
 # No 0/O or 1/I/L: codes are read aloud and typed on phones.
@@ -23,12 +23,6 @@ _INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 INVITE_CODE_LENGTH = 8
 NAME_MAX_LENGTH = 100
 _CODE_ATTEMPTS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class GroupWithMembers:
-    group: Group
-    members: Sequence[tuple[GroupMember, Profile]]
 
 
 def display_name(profile: Profile) -> str:
@@ -54,7 +48,7 @@ class GroupService:
         self.session = session
         self.groups = GroupRepository(session)
 
-    async def create(self, *, name: str, owner_id: uuid.UUID) -> Group:
+    async def create(self, *, name: str, owner_id: uuid.UUID) -> GroupOut:
         clean = " ".join(name.split())
         if not 1 <= len(clean) <= NAME_MAX_LENGTH:
             raise InvalidInput(
@@ -64,14 +58,15 @@ class GroupService:
         for _ in range(_CODE_ATTEMPTS):
             try:
                 async with self.session.begin_nested():
-                    return await self.groups.create(
+                    group = await self.groups.create(
                         name=clean, invite_code=new_invite_code(), owner_id=owner_id
                     )
+                return group_out(group)
             except IntegrityError:  # an invite code already taken: 31^8 makes this rare
                 continue
         raise RuntimeError(f"no free invite code after {_CODE_ATTEMPTS} tries")
 
-    async def join(self, *, invite_code: str, user_id: uuid.UUID) -> Group:
+    async def join(self, *, invite_code: str, user_id: uuid.UUID) -> GroupOut:
         """Joins the group with this code; joining a group twice is harmless."""
         group = await self.groups.get_by_invite_code(normalise_invite_code(invite_code))
         if group is None:
@@ -80,18 +75,33 @@ class GroupService:
                 hint="Check the code with the friend who shared it (8 letters and digits).",
             )
         await self.groups.add_member(group.id, user_id)
-        return group
+        return group_out(group)
 
-    async def list(self, user_id: uuid.UUID) -> Sequence[Group]:
-        return await self.groups.list_for_user(user_id)
+    async def list(self, user_id: uuid.UUID) -> GroupsOut:
+        return GroupsOut(
+            groups=[group_out(group) for group in await self.groups.list_for_user(user_id)]
+        )
 
-    async def get(self, group_id: uuid.UUID, user_id: uuid.UUID) -> GroupWithMembers:
+    async def get(self, group_id: uuid.UUID, user_id: uuid.UUID) -> GroupDetailOut:
+        """The group with its members, for a member."""
         group = await self.visible(group_id, user_id)
-        return GroupWithMembers(group, await self.groups.members(group_id))
+        members = await self.groups.members(group_id)
+        return GroupDetailOut(
+            **msgspec.structs.asdict(group_out(group)),
+            members=[
+                MemberOut(
+                    user_id=profile.id,
+                    display_name=display_name(profile),
+                    role=member.role,
+                    joined_at=member.joined_at,
+                )
+                for member, profile in members
+            ],
+        )
 
     async def update(
         self, group_id: uuid.UUID, user_id: uuid.UUID, *, auto_claim_voices: bool | None = None
-    ) -> Group:
+    ) -> GroupOut:
         """Changes the group's settings; only its owner may."""
         group = await self.owned(
             group_id,
@@ -103,7 +113,7 @@ class GroupService:
             group.auto_claim_voices = auto_claim_voices
         self.session.add(group)
         await self.session.flush()
-        return group
+        return group_out(group)
 
     async def owned(
         self, group_id: uuid.UUID, user_id: uuid.UUID, *, doing: str, hint: str

@@ -40,6 +40,16 @@ _NOT_EXPORTABLE_BECAUSE = {
 }
 
 
+class ExportService:
+    """What the API exports: a session as one of its group's members sees it."""
+
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def export(self, session_id: uuid.UUID, user_id: uuid.UUID) -> SessionExport:
+        return await load_export(self.db, session_id, user_id=user_id)
+
+
 async def load_export(
     db: AsyncSession, session_id: uuid.UUID, *, user_id: uuid.UUID | None
 ) -> SessionExport:

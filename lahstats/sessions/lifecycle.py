@@ -4,16 +4,16 @@
     recording ──end──> processing ──job──> ready_for_claiming ──all claimed──> completed
                            ^                  └──job fails──> failed ──end again──┘ (retry)
 
-This module moves sessions between states and never runs the pipeline. ``end_and_queue`` and
-``delete_with_audio`` are what the API calls: they commit the request's unit of work first, then
-queue the job (which must see ``processing`` when it starts) or remove the blobs (a blob left
-behind by a failure after the commit is harmless; rows pointing at missing blobs are not).
+This module moves sessions between states and never runs the pipeline. What the API calls
+answers in the read schemas (``sessions/schemas.py``). ``end_and_queue`` and
+``delete_with_audio`` commit the request's unit of work first, then queue the job (which must
+see ``processing`` when it starts) or remove the blobs (a blob left behind by a failure after
+the commit is harmless; rows pointing at missing blobs are not).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -22,6 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lahstats.errors import Conflict, Forbidden, Unavailable
 from lahstats.groups.service import GroupService
 from lahstats.sessions.access import session_for_member
+from lahstats.sessions.schemas import (
+    EndOut,
+    SessionOut,
+    SessionsOut,
+    StatusOut,
+    TranscriptOut,
+    session_out,
+    status_out,
+)
+from lahstats.sessions.transcript import transcript
 from lahstats.sessions.work import Queue, enqueue_processing
 from lahstats.storage.blobs import BlobStore
 from lahstats.storage.keys import session_prefix
@@ -51,9 +61,9 @@ class SessionService:
         self.db = db
         self.sessions = SessionRepository(db)
 
-    async def start(self, *, group_id: uuid.UUID, user_id: uuid.UUID) -> RecordingSession:
+    async def start(self, *, group_id: uuid.UUID, user_id: uuid.UUID) -> SessionOut:
         await GroupService(self.db).visible(group_id, user_id)
-        return await self.sessions.create(group_id=group_id, started_by=user_id)
+        return session_out(await self.sessions.create(group_id=group_id, started_by=user_id))
 
     async def list(
         self,
@@ -62,16 +72,32 @@ class SessionService:
         group_id: uuid.UUID | None = None,
         limit: int,
         offset: int,
-    ) -> Sequence[RecordingSession]:
-        """The user's sessions, newest first; of one group (404 unless a member) when given."""
+    ) -> SessionsOut:
+        """A page of the user's sessions, newest first; of one group (404 unless a member)."""
         if group_id is not None:
             await GroupService(self.db).visible(group_id, user_id)
-        return await self.sessions.list_for_member(
-            user_id, group_id=group_id, limit=limit, offset=offset
+        found = await self.sessions.list_for_member(
+            user_id, group_id=group_id, limit=limit + 1, offset=offset
+        )
+        return SessionsOut(
+            sessions=[session_out(recording) for recording in found[:limit]],
+            limit=limit,
+            offset=offset,
+            next_offset=offset + limit if len(found) > limit else None,
         )
 
-    async def get(self, session_id: uuid.UUID, user_id: uuid.UUID) -> RecordingSession:
-        return await session_for_member(self.db, session_id, user_id)
+    async def get(self, session_id: uuid.UUID, user_id: uuid.UUID) -> SessionOut:
+        return session_out(await session_for_member(self.db, session_id, user_id))
+
+    async def visible(self, session_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        """Raises ``NotFound`` unless the user is a member of the session's group."""
+        await session_for_member(self.db, session_id, user_id)
+
+    async def status(self, session_id: uuid.UUID, user_id: uuid.UUID) -> StatusOut:
+        return status_out(await session_for_member(self.db, session_id, user_id))
+
+    async def transcript(self, session_id: uuid.UUID, user_id: uuid.UUID) -> TranscriptOut:
+        return await transcript(self.db, session_id, user_id)
 
     async def end(self, session_id: uuid.UUID, user_id: uuid.UUID) -> Ended:
         """Ends recording and hands the session to processing; ending again queues nothing.
@@ -113,7 +139,9 @@ class SessionService:
         await self.db.refresh(recording)
         return Ended(recording, queued=moved)
 
-    async def end_and_queue(self, session_id: uuid.UUID, user_id: uuid.UUID, queue: Queue) -> Ended:
+    async def end_and_queue(
+        self, session_id: uuid.UUID, user_id: uuid.UUID, queue: Queue
+    ) -> EndOut:
         """``end``, committed, and the processing job queued when this call moved the session
         to ``processing``. A queue that is down loses nothing: the session is ``processing`` in
         the database, and the sweep for stale sessions queues it once the queue is back."""
@@ -124,16 +152,15 @@ class SessionService:
                 await enqueue_processing(queue, session_id)
             except Unavailable as exc:
                 log.warning("job not queued; the sweep will retry", error=exc.message)
-        return ended
+        return EndOut(id=session_id, status=ended.session.status)
 
     async def delete_with_audio(
         self, session_id: uuid.UUID, user_id: uuid.UUID, blobs: BlobStore
-    ) -> RecordingSession:
+    ) -> None:
         """``delete``, committed, then the session's blobs removed."""
-        recording = await self.delete(session_id, user_id)
+        await self.delete(session_id, user_id)
         await self.db.commit()  # rows first: a blob left behind by a failure below is harmless
         await blobs.delete_prefix(session_prefix(session_id))
-        return recording
 
     async def delete(self, session_id: uuid.UUID, user_id: uuid.UUID) -> RecordingSession:
         """Deletes the session's rows (blobs are the caller's to remove, after the commit)."""

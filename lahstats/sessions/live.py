@@ -26,6 +26,7 @@ from lahstats.pipeline.incremental import (
 )
 from lahstats.runtime.threads import on_pipeline_thread
 from lahstats.sessions.progress import Final, KeepAlive
+from lahstats.sessions.schemas import status_out
 from lahstats.storage.database import Database
 from lahstats.storage.models import ChunkAnalysis, ChunkEdge, SessionStatus
 from lahstats.storage.repositories import SessionRepository
@@ -145,7 +146,7 @@ async def follow_live(
         async with database.session() as db:
             recording = await SessionRepository(db).get(session_id)
             if recording is None or recording.status != SessionStatus.RECORDING:
-                yield Final(recording)
+                yield Final(None if recording is None else status_out(recording))
                 return
             if lexicon is None:
                 lexicon = await group_lexicon(db, recording.group_id)

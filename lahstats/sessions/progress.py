@@ -13,8 +13,9 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from lahstats.sessions.schemas import ProgressOut, StatusOut, progress_out, status_out
 from lahstats.storage.database import Database
-from lahstats.storage.models import ProcessingEvent, RecordingSession, SessionStatus
+from lahstats.storage.models import SessionStatus
 from lahstats.storage.repositories import EventRepository, SessionRepository
 
 FINAL_STATUSES = frozenset(
@@ -27,9 +28,9 @@ _PAGE = 500
 
 @dataclass(frozen=True, slots=True)
 class Final:
-    """The session's state when following ends (``None`` session: it was deleted meanwhile)."""
+    """The session's state when following ends (``None``: it was deleted meanwhile)."""
 
-    session: RecordingSession | None
+    status: StatusOut | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ async def follow(
     after_id: int = 0,
     poll_seconds: float = POLL_SECONDS,
     keepalive_seconds: float = KEEPALIVE_SECONDS,
-) -> AsyncIterator[ProcessingEvent | KeepAlive | Final]:
+) -> AsyncIterator[ProgressOut | KeepAlive | Final]:
     """Events newer than ``after_id``, then ``Final``. The caller checked access beforehand."""
     last_id = after_id
     quiet_since = time.monotonic()
@@ -55,13 +56,13 @@ async def follow(
             recording = await SessionRepository(db).get(session_id)
             events = await EventRepository(db).list_after(session_id, after_id=last_id, limit=_PAGE)
         for event in events:
-            assert event.id is not None
-            last_id = event.id
-            yield event
+            out = progress_out(event)
+            last_id = out.id
+            yield out
         if len(events) == _PAGE:
             continue  # more are waiting: send them before anything else
         if recording is None or recording.status in FINAL_STATUSES:
-            yield Final(recording)
+            yield Final(None if recording is None else status_out(recording))
             return
         if events:
             quiet_since = time.monotonic()

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -38,14 +37,12 @@ from lahstats.errors import (
 )
 from lahstats.pipeline.prober import Prober
 from lahstats.sessions.access import session_for_member
-from lahstats.sessions.work import Queue, enqueue_chunk, looks_at_chunks
+from lahstats.sessions.schemas import ChunkOut
+from lahstats.sessions.work import Queue, enqueue_chunk
 from lahstats.storage.blobs import BlobStore
 from lahstats.storage.keys import chunk_key
 from lahstats.storage.models import AudioChunk, SessionStatus
 from lahstats.storage.repositories import ChunkRepository
-
-if TYPE_CHECKING:
-    from lahstats.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -90,6 +87,9 @@ def check_media_type(content_type: str | None) -> str:
 
 
 class ChunkUploads:
+    """Takes a session's chunks; with ``looks`` on, queues each new one to be looked at while
+    the session goes on (``queue``)."""
+
     def __init__(
         self,
         db: AsyncSession,
@@ -99,6 +99,8 @@ class ChunkUploads:
         max_seconds: float,
         max_session_seconds: float,
         prober: Prober,
+        queue: Queue,
+        looks: bool,
     ) -> None:
         self.db = db
         self.prober = prober
@@ -106,18 +108,52 @@ class ChunkUploads:
         self.max_bytes = max_bytes
         self.max_seconds = max_seconds
         self.max_session_seconds = max_session_seconds
+        self.queue = queue
+        self.looks = looks
         self.chunks = ChunkRepository(db)
 
-    async def look_at(self, stored: StoredChunk, queue: Queue, settings: Settings) -> None:
+    async def upload(
+        self,
+        session_id: uuid.UUID,
+        user_id: uuid.UUID,
+        *,
+        number: int,
+        data: bytes,
+        content_type: str | None,
+        filename: str | None = None,
+    ) -> ChunkOut:
+        """``store``, then ``look_at``: what a client's upload answers (``created`` false for a
+        retry of bytes already stored)."""
+        stored = await self.store(
+            session_id,
+            user_id,
+            number=number,
+            data=data,
+            content_type=content_type,
+            filename=filename,
+        )
+        await self.look_at(stored)
+        chunk = stored.chunk
+        return ChunkOut(
+            session_id=chunk.session_id,
+            chunk_number=chunk.chunk_number,
+            size_bytes=chunk.size_bytes,
+            content_type=chunk.content_type,
+            duration_seconds=chunk.duration_seconds,
+            sha256=chunk.sha256,
+            created=stored.created,
+        )
+
+    async def look_at(self, stored: StoredChunk) -> None:
         """A new chunk is committed, then queued to be looked at while the session goes on. A
         queue that is down loses nothing: ending the session looks at any chunk not yet looked
         at."""
-        if not stored.created or not looks_at_chunks(settings):
+        if not stored.created or not self.looks:
             return
         await self.db.commit()  # the job must find the chunk
         chunk = stored.chunk
         try:
-            await enqueue_chunk(queue, chunk.session_id, chunk.chunk_number, chunk.sha256)
+            await enqueue_chunk(self.queue, chunk.session_id, chunk.chunk_number, chunk.sha256)
         except Unavailable as exc:
             log.warning("chunk job not queued; end will look at it", error=exc.message)
 

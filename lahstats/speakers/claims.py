@@ -64,11 +64,12 @@ class ClaimService:
         session_id: uuid.UUID,
         speaker_id: uuid.UUID,
         caller_id: uuid.UUID,
-        claim_type: ClaimType,
+        claim_type: ClaimType | str,
         user_id: uuid.UUID | None = None,
         guest_name: str | None = None,
     ) -> SessionSpeaker:
-        """Claims one speaker of the session for the caller, another member or a guest."""
+        """Claims one speaker of the session for the caller, another member or a guest
+        (``claim_type`` "self", "user" or "guest")."""
         claim_type = ClaimType(claim_type)
         guest_name = _checked_fields(claim_type, user_id, guest_name)
         recording = await self._claimable_session(session_id, caller_id)

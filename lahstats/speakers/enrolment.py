@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +23,8 @@ from lahstats.pipeline.types import SAMPLE_RATE
 from lahstats.pipeline.vad import load_speech_detector, speech_regions
 from lahstats.settings import Settings
 from lahstats.speakers.matching import to_bytes
+from lahstats.speakers.schemas import EnrolledOut, VoiceOut, VoiceprintOut, enrolment_out
 from lahstats.speakers.voiceprints import VoiceprintService
-from lahstats.storage.models import VoiceEnrolment, Voiceprint
 from lahstats.storage.repositories.voices import VoiceRepository
 
 MIN_SECONDS = 10.0
@@ -76,8 +75,8 @@ class EnrolmentService:
         self._settings = settings
         self._voices = VoiceRepository(session)
 
-    async def enrol(self, user_id: uuid.UUID, data: bytes) -> tuple[VoiceEnrolment, float]:
-        """Stores the recording's voice and rebuilds the voiceprint; returns speech seconds too."""
+    async def enrol(self, user_id: uuid.UUID, data: bytes) -> EnrolledOut:
+        """Stores the recording's voice and rebuilds the voiceprint; says how much was speech."""
         voice = await asyncio.to_thread(embed_recording, data, self._settings)
         enrolments = list(await self._voices.enrolments(user_id))
         for old in enrolments[: max(0, len(enrolments) - MAX_ENROLMENTS + 1)]:
@@ -89,14 +88,23 @@ class EnrolmentService:
             duration_seconds=voice.duration_seconds,
         )
         await VoiceprintService(self._db).refresh([user_id])
-        return enrolment, voice.speech_seconds
+        return EnrolledOut(enrolment=enrolment_out(enrolment), speech_seconds=voice.speech_seconds)
 
-    async def overview(
-        self, user_id: uuid.UUID
-    ) -> tuple[Sequence[VoiceEnrolment], Sequence[Voiceprint]]:
+    async def overview(self, user_id: uuid.UUID) -> VoiceOut:
         """What the user's voice suggestions compare against: their enrolments and voiceprints."""
         enrolments = await self._voices.enrolments(user_id)
-        return enrolments, await self._voices.voiceprints([user_id])
+        voiceprints = await self._voices.voiceprints([user_id])
+        return VoiceOut(
+            enrolments=[enrolment_out(enrolment) for enrolment in enrolments],
+            voiceprints=[
+                VoiceprintOut(
+                    embedding_model=voiceprint.embedding_model,
+                    source_count=voiceprint.source_count,
+                    updated_at=voiceprint.updated_at,
+                )
+                for voiceprint in voiceprints
+            ],
+        )
 
     async def forget(self, user_id: uuid.UUID) -> int:
         """Removes the user's enrolments; the voiceprint keeps what claims give it."""

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lahstats.errors import Conflict, NotFound
 from lahstats.groups.service import GroupService
 from lahstats.settings import Settings
-from lahstats.storage.models import Webhook, WebhookDelivery
 from lahstats.storage.repositories.webhooks import DeliveryRepository, WebhookRepository
+from lahstats.webhooks.schemas import (
+    DeliveriesOut,
+    WebhookCreatedOut,
+    WebhooksOut,
+    delivery_out,
+    webhook_out,
+)
 from lahstats.webhooks.urls import Resolver, check_destination
 
 MAX_WEBHOOKS_PER_GROUP = 10
@@ -42,7 +47,7 @@ class WebhookService:
         url: str,
         settings: Settings,
         resolver: Resolver | None = None,
-    ) -> Webhook:
+    ) -> WebhookCreatedOut:
         await self._owner(group_id, caller_id, doing="register a webhook")
         clean = await check_destination(url, settings, resolver=resolver)
         existing = await self._webhooks.list_for_group(group_id)
@@ -56,13 +61,18 @@ class WebhookService:
                 f"a group has at most {MAX_WEBHOOKS_PER_GROUP} webhooks",
                 hint="Delete one you no longer use (DELETE /groups/{id}/webhooks/{webhook_id}).",
             )
-        return await self._webhooks.create(
+        webhook = await self._webhooks.create(
             group_id=group_id, url=clean, secret=new_secret(), created_by=caller_id
         )
+        return WebhookCreatedOut(
+            id=webhook.id, url=webhook.url, secret=webhook.secret, created_at=webhook.created_at
+        )
 
-    async def list(self, group_id: uuid.UUID, caller_id: uuid.UUID) -> Sequence[Webhook]:
+    async def list(self, group_id: uuid.UUID, caller_id: uuid.UUID) -> WebhooksOut:
+        """The group's webhooks, without their secrets."""
         await GroupService(self._db).visible(group_id, caller_id)
-        return await self._webhooks.list_for_group(group_id)
+        found = await self._webhooks.list_for_group(group_id)
+        return WebhooksOut(webhooks=[webhook_out(webhook) for webhook in found])
 
     async def delete(
         self, *, group_id: uuid.UUID, webhook_id: uuid.UUID, caller_id: uuid.UUID
@@ -76,10 +86,17 @@ class WebhookService:
 
     async def deliveries(
         self, group_id: uuid.UUID, caller_id: uuid.UUID, *, limit: int, offset: int
-    ) -> Sequence[WebhookDelivery]:
+    ) -> DeliveriesOut:
+        """A page of deliveries to the group's webhooks, newest first."""
         await GroupService(self._db).visible(group_id, caller_id)
-        return await DeliveryRepository(self._db).list_for_group(
-            group_id, limit=limit, offset=offset
+        found = await DeliveryRepository(self._db).list_for_group(
+            group_id, limit=limit + 1, offset=offset
+        )
+        return DeliveriesOut(
+            deliveries=[delivery_out(delivery) for delivery in found[:limit]],
+            limit=limit,
+            offset=offset,
+            next_offset=offset + limit if len(found) > limit else None,
         )
 
     async def _owner(self, group_id: uuid.UUID, caller_id: uuid.UUID, *, doing: str) -> None:
