@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from lahstats.api.deps import Caller, CustomWords, Recounts
 from lahstats.api.errors import error_responses
-from lahstats.words.schemas import RecountOut, WordOut, WordsOut, recount_out, word_out
+from lahstats.words.schemas import RecountOut, WordOut, WordsOut
 
 
 class WordCreate(msgspec.Struct, kw_only=True):
@@ -38,14 +38,13 @@ class WordController(Controller):
         caller: Caller,
         custom_words: CustomWords,
     ) -> WordOut:
-        added = await custom_words.add(
+        return await custom_words.add(
             group_id=group_id,
             caller_id=caller.user_id,
             word=data.word,
             variants=data.variants,
             pronunciation=data.pronunciation,
         )
-        return word_out(added)
 
     @get(
         summary="The words this group's sessions count: built-in ones and the group's own",
@@ -54,8 +53,7 @@ class WordController(Controller):
     async def list_words(
         self, group_id: FromPath[uuid.UUID], caller: Caller, custom_words: CustomWords
     ) -> WordsOut:
-        words = await custom_words.list(group_id, caller.user_id)
-        return WordsOut(words=[word_out(word) for word in words])
+        return await custom_words.list(group_id, caller.user_id)
 
     @delete(
         "/{word:str}",
@@ -87,4 +85,4 @@ class WordController(Controller):
     async def recount(
         self, group_id: FromPath[uuid.UUID], caller: Caller, recounts: Recounts
     ) -> RecountOut:
-        return recount_out(await recounts.recount_group(group_id, caller.user_id))
+        return await recounts.recount_group(group_id, caller.user_id)

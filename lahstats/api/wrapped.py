@@ -11,7 +11,7 @@ from litestar.params import FromPath, QueryParameter
 
 from lahstats.api.deps import Caller, Wrapped
 from lahstats.api.errors import error_responses
-from lahstats.words.schemas import LeaderboardOut, WrappedOut, leaderboard_out, wrapped_out
+from lahstats.words.schemas import LeaderboardOut, WrappedOut
 
 Year = Annotated[int | None, QueryParameter(description="Calendar year (UTC); default this year")]
 
@@ -29,7 +29,7 @@ class WrappedController(Controller):
         responses=error_responses(422),
     )
     async def wrapped(self, caller: Caller, wrapped: Wrapped, year: Year = None) -> WrappedOut:
-        return wrapped_out(await wrapped.wrapped(caller.user_id, year or this_year()))
+        return await wrapped.wrapped(caller.user_id, year or this_year())
 
 
 class LeaderboardController(Controller):
@@ -49,7 +49,6 @@ class LeaderboardController(Controller):
         word: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> LeaderboardOut:
         # A group's own words can be ranked too (the service counts with the group's lexicon).
-        board = await wrapped.leaderboard(
+        return await wrapped.leaderboard(
             group_id, year or this_year(), word=word, viewer_id=caller.user_id
         )
-        return leaderboard_out(board)

@@ -17,8 +17,6 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +28,7 @@ from lahstats.lexicon.phonetics import VOWELS, is_english
 from lahstats.pipeline.correct import LONGEST_WINDOW
 from lahstats.storage.models import WORD_MAX_LENGTH, GroupWord
 from lahstats.storage.repositories import GroupWordRepository
+from lahstats.words.schemas import WordOut, WordsOut
 
 MAX_VARIANTS = 20
 VARIANT_MAX_LENGTH = 40
@@ -42,18 +41,6 @@ _WORD = re.compile(r"[a-z]+")
 _VARIANT = re.compile(r"[a-z]+(?:'[a-z]+)*(?: [a-z]+(?:'[a-z]+)*)*")
 _STRESS = re.compile(r"(?<=[A-Z])[0-2]")
 _EXAMPLE = 'Send e.g. {"word": "makan", "variants": ["makin"], "pronunciation": "M AA K AA N"}.'
-
-
-@dataclass(frozen=True, slots=True)
-class TrackedWord:
-    """A word the group's sessions count: a built-in one or one the group added."""
-
-    word: str
-    builtin: bool
-    variants: tuple[str, ...]
-    pronunciations: tuple[str, ...]  # ARPAbet, space-separated
-    created_by: uuid.UUID | None = None
-    created_at: datetime | None = None
 
 
 class CustomWordService:
@@ -70,7 +57,7 @@ class CustomWordService:
         word: str,
         variants: Iterable[str] = (),
         pronunciation: str | None = None,
-    ) -> TrackedWord:
+    ) -> WordOut:
         """Adds a word to the group; ``Conflict`` when it is tracked or spelled like one already."""
         await self._groups.visible(group_id, caller_id)
         word = _checked_word(word)
@@ -100,19 +87,20 @@ class CustomWordService:
             raise _already_tracked(word) from exc
         return _tracked(row)
 
-    async def list(self, group_id: uuid.UUID, caller_id: uuid.UUID) -> Sequence[TrackedWord]:
+    async def list(self, group_id: uuid.UUID, caller_id: uuid.UUID) -> WordsOut:
         """The built-in words, then the group's own (oldest first)."""
         await self._groups.visible(group_id, caller_id)
         builtin = [
-            TrackedWord(
+            WordOut(
                 word=entry.word,
                 builtin=True,
-                variants=entry.variants,
-                pronunciations=tuple(" ".join(phones) for phones in entry.pronunciations),
+                variants=list(entry.variants),
+                pronunciations=[" ".join(phones) for phones in entry.pronunciations],
             )
             for entry in load_lexicon().entries
         ]
-        return builtin + [_tracked(row) for row in await self._words.list_for_group(group_id)]
+        own = [_tracked(row) for row in await self._words.list_for_group(group_id)]
+        return WordsOut(words=builtin + own)
 
     async def delete(self, *, group_id: uuid.UUID, caller_id: uuid.UUID, word: str) -> None:
         """Removes one of the group's words; past sessions keep their counts until a recount."""
@@ -153,12 +141,12 @@ def entry_of(row: GroupWord) -> LexiconEntry:
     )
 
 
-def _tracked(row: GroupWord) -> TrackedWord:
-    return TrackedWord(
+def _tracked(row: GroupWord) -> WordOut:
+    return WordOut(
         word=row.word,
         builtin=False,
-        variants=_stored_variants(row.variants),
-        pronunciations=(row.pronunciation,) if row.pronunciation else (),
+        variants=list(_stored_variants(row.variants)),
+        pronunciations=[row.pronunciation] if row.pronunciation else [],
         created_by=row.created_by,
         created_at=row.created_at,
     )

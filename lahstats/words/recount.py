@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,16 +38,9 @@ from lahstats.storage.repositories import (
     WordCountRepository,
 )
 from lahstats.words.custom import group_lexicon
+from lahstats.words.schemas import RecountOut
 
 RECOUNTED = (SessionStatus.READY_FOR_CLAIMING, SessionStatus.COMPLETED)
-
-
-@dataclass(frozen=True, slots=True)
-class RecountSummary:
-    sessions_recounted: int
-    sessions_skipped: int  # processed before recognitions were kept: nothing to recount from
-    counts_changed: int  # sessions in which some speaker's counts changed
-    skipped_session_ids: tuple[uuid.UUID, ...] = ()
 
 
 class RecountService:
@@ -57,7 +49,7 @@ class RecountService:
         self._recognitions = RecognitionRepository(session)
         self._speakers = SpeakerRepository(session)
 
-    async def recount_group(self, group_id: uuid.UUID, caller_id: uuid.UUID) -> RecountSummary:
+    async def recount_group(self, group_id: uuid.UUID, caller_id: uuid.UUID) -> RecountOut:
         """Recounts every processed session of the group (members only, else ``NotFound``)."""
         await GroupService(self._db).visible(group_id, caller_id)
         lexicon = await group_lexicon(self._db, group_id)
@@ -75,7 +67,12 @@ class RecountService:
                 skipped.append(recording.id)
                 continue
             recounted += 1
-        return RecountSummary(recounted, len(skipped), changed, tuple(skipped))
+        return RecountOut(
+            sessions_recounted=recounted,
+            sessions_skipped=len(skipped),
+            counts_changed=changed,
+            skipped_session_ids=skipped,
+        )
 
     async def recount_session(
         self, recording: RecordingSession, recognition: SessionRecognition, lexicon: Lexicon

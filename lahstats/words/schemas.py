@@ -1,6 +1,5 @@
-"""What the API answers about words, Wrapped and leaderboards: the read schemas, made from the
-values the services in this package compute (``words.wrapped``, ``words.recount``,
-``words.custom``), which their tests check directly."""
+"""What the API answers about words, recounts, Wrapped and leaderboards: the read schemas the
+services in this package return (``words.custom``, ``words.recount``, ``words.wrapped``)."""
 
 from __future__ import annotations
 
@@ -8,10 +7,6 @@ import uuid
 from datetime import datetime
 
 import msgspec
-
-from lahstats.words.custom import TrackedWord
-from lahstats.words.recount import RecountSummary
-from lahstats.words.wrapped import Leaderboard, Wrapped
 
 
 class WordCountOut(msgspec.Struct, kw_only=True):
@@ -28,16 +23,16 @@ class GroupWrappedOut(msgspec.Struct, kw_only=True):
 class WrappedOut(msgspec.Struct, kw_only=True):
     year: int
     total_words: int
-    top_words: list[WordCountOut]
+    top_words: list[WordCountOut]  # most said first
     favorite_word: str | None
     sessions: int
     minutes_recorded: float
-    by_month: dict[str, int]
-    by_group: dict[str, GroupWrappedOut]
+    by_month: dict[str, int]  # "YYYY-MM" -> words, months with words only
+    by_group: dict[str, GroupWrappedOut]  # group id -> its words, groups with words only
 
 
 class LeaderboardEntryOut(msgspec.Struct, kw_only=True):
-    rank: int
+    rank: int  # competition ranking: ties share a rank (1, 1, 3)
     user_id: uuid.UUID
     display_name: str
     count: int
@@ -47,7 +42,7 @@ class LeaderboardEntryOut(msgspec.Struct, kw_only=True):
 class LeaderboardOut(msgspec.Struct, kw_only=True):
     group_id: uuid.UUID
     year: int
-    word: str | None
+    word: str | None  # None: ranked by all words together
     entries: list[LeaderboardEntryOut]
 
 
@@ -68,62 +63,4 @@ class RecountOut(msgspec.Struct, kw_only=True):
     sessions_recounted: int
     sessions_skipped: int  # processed before transcripts were kept for recounts
     counts_changed: int  # sessions in which someone's counts changed
-    skipped_session_ids: list[uuid.UUID]
-
-
-def word_out(word: TrackedWord) -> WordOut:
-    return WordOut(
-        word=word.word,
-        builtin=word.builtin,
-        variants=list(word.variants),
-        pronunciations=list(word.pronunciations),
-        created_by=word.created_by,
-        created_at=word.created_at,
-    )
-
-
-def recount_out(summary: RecountSummary) -> RecountOut:
-    return RecountOut(
-        sessions_recounted=summary.sessions_recounted,
-        sessions_skipped=summary.sessions_skipped,
-        counts_changed=summary.counts_changed,
-        skipped_session_ids=list(summary.skipped_session_ids),
-    )
-
-
-def wrapped_out(found: Wrapped) -> WrappedOut:
-    return WrappedOut(
-        year=found.year,
-        total_words=found.total_words,
-        top_words=[WordCountOut(word=word, count=n) for word, n in found.top_words],
-        favorite_word=found.favorite_word,
-        sessions=found.sessions,
-        minutes_recorded=found.minutes_recorded,
-        by_month=found.by_month,
-        by_group={
-            str(group_id): GroupWrappedOut(
-                name=group.name,
-                total_words=group.total_words,
-                favorite_word=group.favorite_word,
-            )
-            for group_id, group in found.by_group.items()
-        },
-    )
-
-
-def leaderboard_out(board: Leaderboard) -> LeaderboardOut:
-    return LeaderboardOut(
-        group_id=board.group_id,
-        year=board.year,
-        word=board.word,
-        entries=[
-            LeaderboardEntryOut(
-                rank=entry.rank,
-                user_id=entry.user_id,
-                display_name=entry.display_name,
-                count=entry.count,
-                favorite_word=entry.favorite_word,
-            )
-            for entry in board.entries
-        ],
-    )
+    skipped_session_ids: list[uuid.UUID] = msgspec.field(default_factory=list)

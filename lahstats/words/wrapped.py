@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,45 +20,16 @@ from lahstats.groups.service import display_name
 from lahstats.lexicon.lexicon import Lexicon
 from lahstats.storage.repositories import GroupRepository, StatsRepository
 from lahstats.words.custom import group_lexicon
+from lahstats.words.schemas import (
+    GroupWrappedOut,
+    LeaderboardEntryOut,
+    LeaderboardOut,
+    WordCountOut,
+    WrappedOut,
+)
 
 TOP_WORDS = 10
 FIRST_YEAR, LAST_YEAR = 1970, 9998
-
-
-@dataclass(frozen=True, slots=True)
-class GroupWrapped:
-    name: str
-    total_words: int
-    favorite_word: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Wrapped:
-    year: int
-    total_words: int
-    top_words: list[tuple[str, int]]  # (word, count), most said first
-    favorite_word: str | None
-    sessions: int
-    minutes_recorded: float
-    by_month: dict[str, int]  # "YYYY-MM" -> words, months with words only
-    by_group: dict[uuid.UUID, GroupWrapped]  # groups with words only
-
-
-@dataclass(frozen=True, slots=True)
-class LeaderboardEntry:
-    rank: int  # competition ranking: ties share a rank (1, 1, 3)
-    user_id: uuid.UUID
-    display_name: str
-    count: int
-    favorite_word: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Leaderboard:
-    group_id: uuid.UUID
-    year: int
-    word: str | None  # None: ranked by all words together
-    entries: list[LeaderboardEntry]
 
 
 class WrappedService:
@@ -71,7 +41,7 @@ class WrappedService:
         self._stats = StatsRepository(session)
         self._lexicon = lexicon
 
-    async def wrapped(self, user_id: uuid.UUID, year: int) -> Wrapped:
+    async def wrapped(self, user_id: uuid.UUID, year: int) -> WrappedOut:
         since, until = year_bounds(year)
         per_group = await self._stats.user_word_totals(user_id, since=since, until=until)
         moments = await self._stats.user_totals_by_moment(user_id, since=since, until=until)
@@ -87,16 +57,16 @@ class WrappedService:
         for moment, total in moments:
             by_month[f"{moment.astimezone(UTC):%Y-%m}"] += total
         top = ranked_words(words)
-        return Wrapped(
+        return WrappedOut(
             year=year,
             total_words=words.total(),
-            top_words=top[:TOP_WORDS],
+            top_words=[WordCountOut(word=word, count=count) for word, count in top[:TOP_WORDS]],
             favorite_word=top[0][0] if top else None,
             sessions=attended.sessions,
             minutes_recorded=round(attended.duration_seconds / 60, 1),
             by_month={month: by_month[month] for month in sorted(by_month) if by_month[month]},
             by_group={
-                group: GroupWrapped(
+                str(group): GroupWrappedOut(
                     name=names[group],
                     total_words=counts.total(),
                     favorite_word=favorite_word(counts),
@@ -108,7 +78,7 @@ class WrappedService:
 
     async def leaderboard(
         self, group_id: uuid.UUID, year: int, *, word: str | None = None, viewer_id: uuid.UUID
-    ) -> Leaderboard:
+    ) -> LeaderboardOut:
         """Every member of the group ranked by words said in the year (or by one word)."""
         since, until = year_bounds(year)
         lexicon = self._lexicon or await group_lexicon(self._db, group_id)
@@ -122,12 +92,19 @@ class WrappedService:
             count = counts.get(word, 0) if word else sum(counts.values())
             rows.append((count, display_name(profile), profile.id, favorite_word(counts)))
         rows.sort(key=lambda row: (-row[0], row[1].casefold(), str(row[2])))
-        entries: list[LeaderboardEntry] = []
+        entries: list[LeaderboardEntryOut] = []
         for position, (count, name, user, favorite) in enumerate(rows, start=1):
             tied = entries and entries[-1].count == count
-            rank = entries[-1].rank if tied else position
-            entries.append(LeaderboardEntry(rank, user, name, count, favorite))
-        return Leaderboard(group_id=group_id, year=year, word=word, entries=entries)
+            entries.append(
+                LeaderboardEntryOut(
+                    rank=entries[-1].rank if tied else position,
+                    user_id=user,
+                    display_name=name,
+                    count=count,
+                    favorite_word=favorite,
+                )
+            )
+        return LeaderboardOut(group_id=group_id, year=year, word=word, entries=entries)
 
 
 def counted_word(word: str | None, lexicon: Lexicon) -> str | None:

@@ -11,7 +11,8 @@ import pytest
 from lahstats.errors import Conflict, InvalidInput, NotFound
 from lahstats.lexicon.lexicon import load_lexicon
 from lahstats.storage.database import Database
-from lahstats.words.custom import MAX_GROUP_WORDS, CustomWordService, TrackedWord, group_lexicon
+from lahstats.words.custom import MAX_GROUP_WORDS, CustomWordService, group_lexicon
+from lahstats.words.schemas import WordOut
 from tests.speakers.recordings import group, person
 
 BUILTIN = list(load_lexicon().words)
@@ -50,7 +51,7 @@ async def add(
     group_id: uuid.UUID | None = None,
     variants: tuple[str, ...] = (),
     pronunciation: str | None = None,
-) -> TrackedWord:
+) -> WordOut:
     async with f.db.session() as s:
         return await CustomWordService(s).add(
             group_id=group_id or f.kopi,
@@ -61,9 +62,9 @@ async def add(
         )
 
 
-async def listed(f: Friends, group_id: uuid.UUID, caller: uuid.UUID) -> list[TrackedWord]:
+async def listed(f: Friends, group_id: uuid.UUID, caller: uuid.UUID) -> list[WordOut]:
     async with f.db.session() as s:
-        return list(await CustomWordService(s).list(group_id, caller))
+        return (await CustomWordService(s).list(group_id, caller)).words
 
 
 async def delete(f: Friends, word: str, *, caller: uuid.UUID, group_id: uuid.UUID) -> None:
@@ -82,8 +83,8 @@ async def test_a_member_adds_a_word_that_joins_the_group_lexicon(friends: Friend
 
     assert added.word == "makan"
     assert not added.builtin
-    assert added.variants == ("makin", "make an")  # lower-cased, spaces tidied, once each
-    assert added.pronunciations == ("M AA K AA N",)  # stress marks dropped
+    assert added.variants == ["makin", "make an"]  # lower-cased, spaces tidied, once each
+    assert added.pronunciations == ["M AA K AA N"]  # stress marks dropped
     assert added.created_by == friends.member
     words = await listed(friends, friends.kopi, friends.owner)
     assert [w.word for w in words] == [*BUILTIN, "makan"]
@@ -103,7 +104,7 @@ async def test_a_word_without_variants_or_pronunciation_is_counted_as_spelled(
 ) -> None:
     added = await add(friends, "shopping")
 
-    assert (added.variants, added.pronunciations) == ((), ())
+    assert (added.variants, added.pronunciations) == ([], [])
     async with friends.db.session() as s:
         entry = (await group_lexicon(s, friends.kopi)).entry("shopping")
     assert entry.english  # an English word is never made out of a sound-alike

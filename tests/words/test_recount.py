@@ -24,7 +24,8 @@ from lahstats.storage.repositories import (
     TranscriptRepository,
 )
 from lahstats.words.custom import CustomWordService
-from lahstats.words.recount import RecountService, RecountSummary
+from lahstats.words.recount import RecountService
+from lahstats.words.schemas import RecountOut
 from tests.pipeline.heard import HEARD, MAKAN, TURNS
 from tests.speakers.recordings import group, person, recording
 
@@ -86,7 +87,7 @@ async def hangout(database: Database) -> Hangout:
     return Hangout(database, ana, ben, group_id, session_id, speakers)
 
 
-async def recount_group(h: Hangout, caller: uuid.UUID | None = None) -> RecountSummary:
+async def recount_group(h: Hangout, caller: uuid.UUID | None = None) -> RecountOut:
     async with h.db.session() as s:
         return await RecountService(s).recount_group(h.group_id, caller or h.ana)
 
@@ -119,14 +120,15 @@ async def add_makan(h: Hangout) -> None:
 
 async def test_a_recount_counts_a_new_word_in_past_sessions(hangout: Hangout) -> None:
     h = hangout
-    assert await recount_group(h) == RecountSummary(1, 0, 0)  # nothing new: nothing changes
+    nothing_new = RecountOut(sessions_recounted=1, sessions_skipped=0, counts_changed=0)
+    assert await recount_group(h) == nothing_new  # nothing new: nothing changes
     assert await counts(h) == BEFORE
 
     await add_makan(h)
     assert await counts(h) == BEFORE  # adding a word does not recount by itself
     summary = await recount_group(h, h.ben)
 
-    assert summary == RecountSummary(sessions_recounted=1, sessions_skipped=0, counts_changed=1)
+    assert summary == RecountOut(sessions_recounted=1, sessions_skipped=0, counts_changed=1)
     assert await counts(h) == {
         "SPEAKER_00": {"lah": 1, "walao": 1},
         "SPEAKER_01": {"can": 1, "lor": 1, "makan": 3},
@@ -185,8 +187,8 @@ async def test_sessions_without_a_recognition_are_skipped_and_others_left_alone(
 
     summary = await recount_group(h)
 
-    assert summary == RecountSummary(
-        sessions_recounted=1, sessions_skipped=1, counts_changed=1, skipped_session_ids=(old,)
+    assert summary == RecountOut(
+        sessions_recounted=1, sessions_skipped=1, counts_changed=1, skipped_session_ids=[old]
     )
     async with h.db.session() as s:
         untouched = await SpeakerRepository(s).word_counts(old)
