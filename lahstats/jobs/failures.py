@@ -59,6 +59,15 @@ def gave_up_message(exc: BaseException, *, tries: int) -> str:
     return f"gave up after {tries} tries: {_dependency(exc)} ({type(exc).__name__}). {RETRY_LATER}"
 
 
+def timed_out_message(limit: int, *, stage: str) -> str:
+    """The ``error_message`` of a session whose job ran past the queue's limit of ``limit`` s."""
+    return (
+        f"processing took longer than the limit of {limit} s (during {stage}). "
+        "The uploaded chunks are kept: end the session again to retry, or record "
+        "shorter sessions."
+    )
+
+
 def _dependency(exc: BaseException) -> str:
     if isinstance(exc, Unavailable):
         return exc.message

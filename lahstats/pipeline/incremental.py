@@ -13,8 +13,11 @@ so one speaker keeps one label across the session, and every word is given anew 
 of the session's turns around it. The chunk's own turns only say where speech is (and name
 provisional speakers for live counts).
 
-Pure functions of decoded audio and loaded models; the jobs store ``ChunkResult`` and
-``EdgeWords`` (``to_bytes``) and call these.
+Pure functions of decoded audio and loaded models, and the choices that need nothing stored:
+which edges a chunk's job and the end join (``edges_beside``, ``edges_needed``), which looks are
+made with other models (``models_key``), and the parts the end reads the session's audio in
+(``audio_parts``). ``sessions/looks.py`` stores ``ChunkResult`` and ``EdgeWords``
+(``to_bytes``) and calls these.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +72,7 @@ CHUNK_SECONDS = 30.0  # what the app uploads at a time
 # of voice here: at 30 s, 5 speakers took 10.9 s of a 15 s end (`python -m
 # benchmarks.incremental --one 4`).
 VOICE_SECONDS = 15.0
-RESULT_FORMAT = 2  # of ``to_bytes``: a look stored in another is made again (jobs/chunks.py)
+RESULT_FORMAT = 2  # of ``to_bytes``: a look stored in another is made again (``models_key``)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -272,6 +275,30 @@ def join(models: Models, left: ChunkResult | None, right: ChunkResult | None) ->
     return EdgeWords(*key, tuple(words))
 
 
+def models_key(models: Models) -> str:
+    """Which models a look was made with, and in which format it is stored: a look made with
+    other models or stored in another format is made again."""
+    made = sorted({**models.names, "format": str(RESULT_FORMAT)}.items())
+    return ",".join(f"{role}={name}" for role, name in made)
+
+
+def edges_beside(numbers: Collection[int], number: int) -> list[tuple[int | None, int | None]]:
+    """The edges chunk ``number``'s own job joins, of the chunks ``numbers`` there are so far
+    (``number`` among them): to its neighbours before and after it in number order, and to the
+    session's start when it is chunk 0. The session's end is known only at ``end``, which joins
+    whatever ``edges_needed`` names and no chunk job joined."""
+    ordered = sorted(numbers)
+    at = ordered.index(number)
+    wanted: list[tuple[int | None, int | None]] = []
+    if at == 0 and number == 0:
+        wanted.append((None, 0))
+    if at > 0:
+        wanted.append((ordered[at - 1], number))
+    if at + 1 < len(ordered):
+        wanted.append((number, ordered[at + 1]))
+    return wanted
+
+
 def edges_needed(numbers: Sequence[int]) -> list[tuple[int | None, int | None]]:
     """The edges a session of these chunk numbers has: before the first, between neighbours in
     number order (a missing number between them is a gap, as in ``decode_chunks``), after the
@@ -344,6 +371,31 @@ def laid_end_to_end(results: Sequence[ChunkResult]) -> list[tuple[int, float, fl
         placed.append((result.number, at, result.duration))
         at += result.duration
     return placed
+
+
+# a chunk, and the span of it (start, seconds) when it is long and read a span at a time
+Part = tuple[int, tuple[float, float] | None]
+
+
+def audio_parts(
+    laid: Sequence[tuple[int, float, float]],
+    long: Collection[int] = (),
+    piece_seconds: float = CHUNK_SECONDS,
+) -> list[tuple[Part, float, float]]:
+    """The parts ``ChunkedAudio`` reads a session in: each chunk whole, a ``long`` one in spans
+    of ``piece_seconds`` (read by seeking, never decoded whole); ``laid`` as
+    ``laid_end_to_end``."""
+    parts: list[tuple[Part, float, float]] = []
+    for number, at, length in laid:
+        if number not in long:
+            parts.append(((number, None), at, length))
+            continue
+        start = 0.0
+        while start < length:
+            seconds = min(piece_seconds, length - start)
+            parts.append(((number, (start, seconds)), at + start, seconds))
+            start += piece_seconds
+    return parts
 
 
 def cut_into_chunks(audio: Audio, seconds: float = CHUNK_SECONDS) -> list[Audio]:

@@ -2,9 +2,11 @@
 
     0-10 decode | 10-40 diarize | 40-85 transcribe, correct, count | 85-95 saving | 95-100 samples
 
-The saving band belongs to the job that persists the result, so the work is split in two:
-``analyze_speech`` (up to 85) and ``finish`` (samples and voice embeddings, 95-100); ``analyze``
-does both, for the command line and the evaluation. The hook given here receives
+The saving band belongs to the service that persists the result (``sessions/processing.py``), so
+the work is split in two: ``analyze_speech`` (up to 85) and ``finish`` (samples and voice
+embeddings, 95-100); ``analyze`` does both, for the command line and the evaluation;
+``analyze_chunks`` is a session's chunks processed whole, and ``finish_from_chunks`` the end of a
+session assembled from its chunks' looks (``incremental.py``). The hook given here receives
 ``on_progress(stage, percent, 100)``. Models are loaded once with ``load_models`` and reused for
 every recording. Nothing here is async: the service calls these functions from a worker thread.
 """
@@ -12,15 +14,16 @@ every recording. Nothing here is async: the service calls these functions from a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from lahstats.lexicon.lexicon import Lexicon, load_lexicon
-from lahstats.pipeline.decode import decode_chunks
+from lahstats.pipeline.decode import ChunkedAudio, decode_chunks
 from lahstats.pipeline.diarize import Diarizer, diarize, load_diarizer
 from lahstats.pipeline.embed import SpeakerEmbedder, complete_voices, load_embedder
+from lahstats.pipeline.incremental import VOICE_SECONDS, Part
 from lahstats.pipeline.recount import recount
 from lahstats.pipeline.sample import cut_samples
 from lahstats.pipeline.transcribe import Transcriber, load_transcriber, transcribe
@@ -30,6 +33,7 @@ from lahstats.pipeline.types import (
     AudioSource,
     Chunk,
     ProgressHook,
+    Samples,
     SpeakerHints,
     no_progress,
 )
@@ -50,6 +54,10 @@ BANDS: dict[str, tuple[int, int]] = {
 }
 # Where saving starts: the job's events and progress at the end of the pipeline's own stages.
 SAVING_PERCENT = BANDS["saving"][0]
+# Parts kept decoded while samples and voices are cut at the end of a session assembled from its
+# chunks (30 s at 16 kHz: 1.9 MB each): the speakers' stretches are visited speaker by speaker,
+# all over the session, and with 4 kept 9 chunks were decoded 15 times.
+DECODED_KEPT = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,3 +232,21 @@ def analyze_chunks(
     speech = analyze_speech(models, audio, lexicon=lexicon, on_progress=on_progress)
     on_progress("saving", SAVING_PERCENT, 100)  # the job saves from here
     return finish(models, audio, speech, on_progress=on_progress)
+
+
+def finish_from_chunks(
+    models: Models,
+    analysis: Analysis,
+    parts: Sequence[tuple[Part, float, float]],
+    read: Callable[[Part], Samples],
+    *,
+    on_progress: ProgressHook = no_progress,
+) -> tuple[Analysis, int]:
+    """``finish`` for a session assembled from its chunks' looks (``incremental.assemble``):
+    samples, and each voice the looks did not hold from at most ``VOICE_SECONDS`` of its
+    speaker, reading only the parts (``incremental.audio_parts``) they lie in, ``read(part)``
+    at a time, the last ``DECODED_KEPT`` kept decoded. Returns the analysis and how many parts
+    were decoded. Blocking."""
+    audio = ChunkedAudio(parts, read, keep=DECODED_KEPT)
+    finished = finish(models, audio, analysis, on_progress=on_progress, voice_seconds=VOICE_SECONDS)
+    return finished, audio.decoded

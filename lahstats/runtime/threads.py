@@ -3,7 +3,9 @@
 Stages run on threads of their own at nice +10 (and so do the thread pools the model libraries
 start from them): on a busy machine the API's requests win the cores, and processing takes what
 is left. A ``lahstats worker`` process, where the API is elsewhere, asks for idle priority
-instead. Ground floor: the standard library only, so jobs and services (live counts) both use it.
+instead. ``in_thread`` runs a stage there whose progress reaches an async callback (which may
+write to the database), coalesced so a slow callback never holds the stage back. Ground floor:
+the standard library only, so jobs and services (processing, live counts) all use it.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ import contextvars
 import functools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 T = TypeVar("T")
 P = ParamSpec("P")
+# a stage's ``on_progress(stage, done, total)`` (the pipeline's ``ProgressHook``), and the async
+# callback its reports reach on the event loop
+Hook = Callable[[str, int, int], None]
+AsyncProgress = Callable[[str, int, int], Awaitable[None]]
 
 # How much lower than the process the pipeline's threads run (Linux: niceness is per thread, and
 # threads inherit it from the thread that starts them, so the libraries' pools get it too).
@@ -60,3 +66,41 @@ async def on_pipeline_thread(work: Callable[P, T], *args: P.args, **kwargs: P.kw
     return await loop.run_in_executor(
         pipeline_executor(), lambda: context.run(work, *args, **kwargs)
     )
+
+
+async def in_thread(work: Callable[[Hook], T], on_progress: AsyncProgress) -> T:
+    """Runs ``work(hook)`` on a pipeline thread; ``hook`` calls reach ``on_progress`` on this loop.
+
+    While the callback is busy only each stage's latest report is kept, so a slow database never
+    queues up reports, yet every stage reaches it, in order; the last report is always delivered
+    before this returns, and a failing callback fails the call once the work is done.
+    """
+    loop = asyncio.get_running_loop()
+    pending: dict[str, tuple[str, int, int]] = {}  # stage -> its latest report, stages in order
+    ready = asyncio.Event()
+    finished = False
+
+    def post(report: tuple[str, int, int]) -> None:
+        pending[report[0]] = report
+        ready.set()
+
+    def hook(stage: str, done: int, total: int) -> None:
+        loop.call_soon_threadsafe(post, (stage, done, total))
+
+    async def deliver() -> None:
+        while True:
+            await ready.wait()
+            ready.clear()
+            while pending:
+                await on_progress(*pending.pop(next(iter(pending))))
+            if finished and not pending:
+                return
+
+    courier = asyncio.create_task(deliver())
+    try:
+        return await on_pipeline_thread(work, hook)
+    finally:
+        # The thread's reports were queued on this loop before its result, so all have been posted.
+        finished = True
+        ready.set()
+        await courier

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lahstats.jobs.analysis import ModelCache
-from lahstats.jobs.process import RESTARTED
+from lahstats.sessions.processing import RESTARTED
 from lahstats.settings import Settings
 from lahstats.storage.models import SessionStatus
 from lahstats.storage.repositories import ChunkRepository, SessionRepository

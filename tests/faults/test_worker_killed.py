@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from lahstats.jobs.process import RESTARTED
+from lahstats.sessions.processing import RESTARTED
 from lahstats.settings import Settings
 from lahstats.storage.repositories.analyses import ChunkAnalysisRepository
 from tests.faults.conftest import (

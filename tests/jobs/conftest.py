@@ -10,6 +10,7 @@ import pytest
 
 from lahstats.jobs import process
 from lahstats.jobs.context import JobResources
+from lahstats.sessions import processing
 from lahstats.settings import Settings
 from lahstats.storage.blobs.local import LocalBlobStore
 from lahstats.storage.database import Database
@@ -41,7 +42,7 @@ def fake_pipeline(monkeypatch: pytest.MonkeyPatch, resources: JobResources) -> F
     async def loaded() -> Any:
         return FAKE_MODELS
 
-    monkeypatch.setattr(process, "analyze_chunks", fake)
+    monkeypatch.setattr(processing, "analyze_chunks", fake)
     monkeypatch.setattr(resources.models, "get", loaded)
     # The seam is whole-session processing's (chunk by chunk: test_chunk_jobs.py, real models).
     resources.settings = resources.settings.model_copy(update={"incremental": False})

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import structlog
 
-from lahstats.jobs.analysis import ModelCache, in_thread
+from lahstats.jobs.analysis import ModelCache
 from lahstats.pipeline.decode import decode_file
 from lahstats.pipeline.run import analyze
 from lahstats.pipeline.types import ProgressHook
-from lahstats.runtime.threads import PIPELINE_NICENESS
+from lahstats.runtime.threads import PIPELINE_NICENESS, in_thread
 from lahstats.settings import Settings
 
 CLIP = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "two_speakers.flac"
@@ -153,8 +153,7 @@ def test_a_worker_process_runs_its_stages_at_idle_priority() -> None:
     # A fresh interpreter: the priority is the process's choice, made once by `lahstats worker`.
     code = (
         "import asyncio, os, threading\n"
-        "from lahstats.jobs.analysis import in_thread\n"
-        "from lahstats.runtime.threads import use_idle_priority\n"
+        "from lahstats.runtime.threads import in_thread, use_idle_priority\n"
         "use_idle_priority()\n"
         "async def ignore(*_):\n"
         "    return None\n"

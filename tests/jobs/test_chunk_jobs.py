@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import soundfile as sf
 
-from lahstats.jobs import chunks as chunk_jobs
 from lahstats.jobs.analysis import ModelCache
 from lahstats.jobs.chunks import analyze_chunk
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
@@ -24,6 +23,7 @@ from lahstats.jobs.process import process_session
 from lahstats.pipeline import incremental
 from lahstats.pipeline.decode import decode_file, decode_in_pieces
 from lahstats.pipeline.types import SAMPLE_RATE, Audio
+from lahstats.sessions import looks as chunk_looks
 from lahstats.settings import Settings
 from lahstats.storage.models import SessionStatus
 from lahstats.storage.repositories import (
@@ -52,7 +52,7 @@ async def real_models(tmp_path_factory: pytest.TempPathFactory) -> ModelCache:
 def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
     """The real ``look`` and ``join``, counted."""
     seen: dict[str, list[Any]] = {"look": [], "join": []}
-    real_look, real_join = chunk_jobs.look, chunk_jobs.join
+    real_look, real_join = chunk_looks.look, chunk_looks.join
 
     def look(models: Any, number: int, audio: Any) -> Any:
         seen["look"].append(number)
@@ -62,8 +62,8 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
         seen["join"].append((left and left.number, right and right.number))
         return real_join(models, left, right)
 
-    monkeypatch.setattr(chunk_jobs, "look", look)
-    monkeypatch.setattr(chunk_jobs, "join", join)
+    monkeypatch.setattr(chunk_looks, "look", look)
+    monkeypatch.setattr(chunk_looks, "join", join)
     return seen
 
 
@@ -166,12 +166,12 @@ async def test_a_long_chunk_is_looked_at_in_pieces_and_read_a_span_at_a_time(
 ) -> None:
     # the 16.5 s clip uploaded as one file, where a chunk over 10 s is long: looked at in 6 s
     # pieces as a 2-hour upload is in 30 s ones, and never decoded whole
-    monkeypatch.setattr(chunk_jobs, "LONG_CHUNK_SECONDS", 10.0)
-    monkeypatch.setattr(chunk_jobs, "PIECE_SECONDS", 6.0)
+    monkeypatch.setattr(chunk_looks, "LONG_CHUNK_SECONDS", 10.0)
+    monkeypatch.setattr(chunk_looks, "PIECE_SECONDS", 6.0)
     whole: list[int] = []
     spans: list[tuple[float, float]] = []
     pieces: list[float] = []
-    real_decode, real_span = chunk_jobs.decode_bytes, chunk_jobs.decode_span
+    real_decode, real_span = chunk_looks.decode_bytes, chunk_looks.decode_span
     real_look = incremental.look
 
     def look(models: Any, number: int, audio: Any) -> Any:
@@ -186,8 +186,8 @@ async def test_a_long_chunk_is_looked_at_in_pieces_and_read_a_span_at_a_time(
         spans.append((start, seconds))
         return real_span(data, start, seconds, **kw)
 
-    monkeypatch.setattr(chunk_jobs, "decode_bytes", decode_bytes)
-    monkeypatch.setattr(chunk_jobs, "decode_span", decode_span)
+    monkeypatch.setattr(chunk_looks, "decode_bytes", decode_bytes)
+    monkeypatch.setattr(chunk_looks, "decode_span", decode_span)
     monkeypatch.setattr(incremental, "look", look)
     resources.models = real_models
     job = {RESOURCES_KEY: resources, "job_try": 1}
@@ -230,7 +230,7 @@ async def test_end_waits_for_the_chunk_job_still_looking_at_the_last_chunk(
 ) -> None:
     # the app uploads its last chunk and ends at once: the chunk job is still looking at it
     looking = threading.Event()
-    counted = chunk_jobs.look
+    counted = chunk_looks.look
 
     def look(models: Any, number: int, audio: Any) -> Any:
         looking.set()
@@ -240,7 +240,7 @@ async def test_end_waits_for_the_chunk_job_still_looking_at_the_last_chunk(
     job = {RESOURCES_KEY: resources, "job_try": 1}
     session_id = await recording_session(resources, _halves())
     await analyze_chunk(job, str(session_id), 0)
-    monkeypatch.setattr(chunk_jobs, "look", look)
+    monkeypatch.setattr(chunk_looks, "look", look)
     last = asyncio.create_task(analyze_chunk(job, str(session_id), 1))
     assert await asyncio.to_thread(looking.wait, 60)
 

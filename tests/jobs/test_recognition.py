@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from lahstats.jobs import process
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.jobs.process import process_session
 from lahstats.lexicon.lexicon import Lexicon
 from lahstats.pipeline.recognition import load_recognition
 from lahstats.pipeline.types import Analysis, ProgressHook, Word
+from lahstats.sessions import processing
 from lahstats.storage.models import SessionRecognition
 from lahstats.storage.repositories import RecognitionRepository, SessionRepository
 from lahstats.words.custom import CustomWordService
@@ -33,7 +33,7 @@ async def test_the_job_counts_with_the_groups_words_and_keeps_what_was_heard(
         lexicons.append(lexicon)
         return replace(fake_pipeline(models, chunks, hook), heard=HEARD)
 
-    monkeypatch.setattr(process, "analyze_chunks", analyze)
+    monkeypatch.setattr(processing, "analyze_chunks", analyze)
     session_id = await ended_session(resources, [(wav(), "audio/wav")])
     async with resources.database.session() as db:
         recording = await SessionRepository(db).get(session_id)

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from lahstats.jobs import process
 from lahstats.jobs.context import RESOURCES_KEY, JobResources
 from lahstats.jobs.process import process_session
+from lahstats.sessions import processing
 from lahstats.settings import Settings
 from lahstats.storage.blobs.local import LocalBlobStore
 from lahstats.storage.database import Database
@@ -49,7 +49,7 @@ def fake_pipeline(monkeypatch: pytest.MonkeyPatch, resources: JobResources) -> F
     async def loaded() -> Any:
         return FAKE_MODELS
 
-    monkeypatch.setattr(process, "analyze_chunks", fake)
+    monkeypatch.setattr(processing, "analyze_chunks", fake)
     monkeypatch.setattr(resources.models, "get", loaded)
     return fake
 

@@ -1,8 +1,9 @@
-"""A job's progress as rows: the session's stage and percent, and a processing event per change.
+"""A processing run's progress as rows: the session's stage and percent, and a processing event
+per change (``progress.py`` follows them for clients).
 
 Writes happen only when the stage or the percent changes, never go backwards, and only while the
-job holds its lease. A progress write is best-effort: a database hiccup costs one report, never
-the job (the final save decides). This module never runs the pipeline.
+run holds its lease (``lease.py``). A progress write is best-effort: a database hiccup costs one
+report, never the run (the final save decides). This module never runs the pipeline.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 
 import structlog
 
-from lahstats.jobs.lease import Lease
+from lahstats.sessions.lease import Lease
 from lahstats.storage.database import Database
 from lahstats.storage.repositories import EventRepository, SessionRepository
 

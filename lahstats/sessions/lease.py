@@ -1,8 +1,9 @@
-"""A job's lease on one processing session, kept alive by a heartbeat while the job runs.
+"""A processing run's lease on one session, kept alive by a heartbeat while the run goes on.
 
-Only the holder of the lease writes progress and results, so a duplicate job or a crash pick-up
-never saves twice; a runner that stops beating (a crash, a killed worker) loses the lease to the
-next runner after ``job_stale_seconds``. This module never touches anything but the session row.
+Only the holder of the lease writes progress and results (``processing.py``), so a duplicate job
+or a crash pick-up never saves twice; a runner that stops beating (a crash, a killed worker)
+loses the lease to the next runner after ``job_stale_seconds``. This module never touches
+anything but the session row.
 """
 
 from __future__ import annotations
