@@ -52,7 +52,8 @@ BANDS: dict[str, tuple[int, int]] = {
     "sample": (95, 98),
     "embed": (98, 100),
 }
-# Where saving starts: the job's events and progress at the end of the pipeline's own stages.
+# Where saving starts: the progress of a session's processing at the end of the pipeline's own
+# stages (``sessions/processing.py`` saves from here).
 SAVING_PERCENT = BANDS["saving"][0]
 # Parts kept decoded while samples and voices are cut at the end of a session assembled from its
 # chunks (30 s at 16 kHz: 1.9 MB each): the speakers' stretches are visited speaker by speaker,
@@ -230,7 +231,7 @@ def analyze_chunks(
     """
     audio = decode_chunks(chunks, on_progress=banded(on_progress))
     speech = analyze_speech(models, audio, lexicon=lexicon, on_progress=on_progress)
-    on_progress("saving", SAVING_PERCENT, 100)  # the job saves from here
+    on_progress("saving", SAVING_PERCENT, 100)  # saving goes on from here
     return finish(models, audio, speech, on_progress=on_progress)
 
 

@@ -1,6 +1,6 @@
 """Live counts while a session is recorded: what the chunks looked at so far add up to.
 
-Each chunk's job stores its look (``jobs/chunks.py``); following a recording session polls
+Each chunk's job stores its look (``sessions/looks.py``); following a recording session polls
 which looks there are (digests, not results) and, whenever a look or an edge is new, reads and
 parses the new looks only and assembles everything stored so far
 (``pipeline.incremental.assemble``: clustering and counting, no model, no audio) into running
