@@ -158,7 +158,9 @@ async def _live_stream(
     runtime: Runtime, session_id: uuid.UUID
 ) -> AsyncIterator[ServerSentEventMessage]:
     keepalive = runtime.settings.events_keepalive_seconds
-    async for item in follow_live(runtime.database, session_id, keepalive_seconds=keepalive):
+    async for item in follow_live(
+        runtime.database, session_id, feeds=runtime.live, keepalive_seconds=keepalive
+    ):
         if isinstance(item, LiveCounts):
             yield ServerSentEventMessage(event="counts", data=json.dumps(item.to_json()))
         elif isinstance(item, KeepAlive):

@@ -19,6 +19,7 @@ from lahstats.jobs.worker import SupervisedWorker, worker_context
 from lahstats.pipeline.backends import ModelStatus, inspect_models, resolve_device
 from lahstats.pipeline.prober import Prober
 from lahstats.runtime.ratelimit import RateLimiter
+from lahstats.sessions.live import LiveFeeds
 from lahstats.settings import Settings
 from lahstats.storage.blobs import BlobStore, create_blob_store
 from lahstats.storage.database import Database
@@ -41,6 +42,8 @@ class Runtime:
     models: list[ModelStatus] = field(default_factory=list)
     # Reads uploads' headers in warm processes (see pipeline/prober.py)
     prober: Prober = field(default_factory=Prober)
+    # The sessions followed live here: one feed each, shared by everyone following it
+    live: LiveFeeds = field(default_factory=LiveFeeds)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
