@@ -36,6 +36,7 @@ class RosterService:
         found = await speakers.list_for_session(session_id)
         suggestions = await VoiceprintService(self.db).suggestions(recording, found, self.settings)
         secret = self.settings.jwt_signing_secret()
+        base = base_url.rstrip("/")
         out = []
         for speaker in found:
             key = speaker.sample_storage_key
@@ -44,7 +45,7 @@ class RosterService:
                 SpeakerOut(
                     id=speaker.id,
                     speaker_label=speaker.speaker_label,
-                    sample_audio_url=base_url.rstrip("/")
+                    sample_audio_url=base
                     + media_path(key, secret=secret, ttl_seconds=SAMPLE_URL_TTL_SECONDS)
                     if key
                     else None,

@@ -33,6 +33,17 @@ def _storable_email(email: str | None) -> str | None:
     return email
 
 
+def _changes(profile: Profile, email: str | None, display_name: str | None) -> dict[str, str]:
+    """What ``ensure`` would change in ``profile``: the email and name (storable already) that
+    are given and differ from what it holds."""
+    given = {"email": email, "display_name": display_name}
+    return {
+        field: value
+        for field, value in given.items()
+        if value is not None and getattr(profile, field) != value
+    }
+
+
 class ProfileRepository(Repository):
     async def get(self, user_id: uuid.UUID) -> Profile | None:
         return await self.session.get(Profile, user_id)
@@ -43,12 +54,8 @@ class ProfileRepository(Repository):
         """True when the profile exists and already holds this email and name: ``ensure`` with
         them would write nothing."""
         profile = await self.get(user_id)
-        if profile is None:
-            return False
-        email, display_name = _storable_email(email), _storable_name(display_name)
-        return (email is None or profile.email == email) and (
-            display_name is None or profile.display_name == display_name
-        )
+        storable = _storable_email(email), _storable_name(display_name)
+        return profile is not None and not _changes(profile, *storable)
 
     async def ensure(
         self, user_id: uuid.UUID, *, email: str | None = None, display_name: str | None = None
@@ -59,14 +66,10 @@ class ProfileRepository(Repository):
         if profile is None:
             profile = Profile(id=user_id, email=email, display_name=display_name)
             self.session.add(profile)
-        else:
-            changed = False
-            if email is not None and profile.email != email:
-                profile.email, changed = email, True
-            if display_name is not None and profile.display_name != display_name:
-                profile.display_name, changed = display_name, True
-            if changed:
-                profile.updated_at = utcnow()
+        elif changes := _changes(profile, email, display_name):
+            for field, value in changes.items():
+                setattr(profile, field, value)
+            profile.updated_at = utcnow()
         await self.session.flush()
         return profile
 
