@@ -149,8 +149,7 @@ class _Feed:
         self.parsed = _Parsed()
         self.lock = asyncio.Lock()
         self.followers = 0
-        self.state: _State | None = None
-        self.counts: LiveCounts | None = None
+        self.latest: tuple[_State, LiveCounts] | None = None
 
     async def counts_for(
         self,
@@ -161,7 +160,7 @@ class _Feed:
     ) -> LiveCounts:
         """The counts for ``state``: assembled by the first follower to ask, reused by the rest."""
         async with self.lock:
-            if self.state != state or self.counts is None:
+            if self.latest is None or self.latest[0] != state:
                 missing = self.parsed.missing(looks)
                 if missing:
                     async with self.database.session() as db:
@@ -170,9 +169,9 @@ class _Feed:
                         )
                     await on_pipeline_thread(self.parsed.add, rows)
                 results = self.parsed.of(looks)
-                self.counts = await on_pipeline_thread(live_counts, looks, edges, lexicon, results)
-                self.state = state
-            return self.counts
+                counts = await on_pipeline_thread(live_counts, looks, edges, lexicon, results)
+                self.latest = (state, counts)
+            return self.latest[1]
 
 
 class LiveFeeds:
